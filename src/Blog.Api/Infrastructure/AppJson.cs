@@ -1,0 +1,38 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using Blog.Api.Users;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+
+namespace Blog.Api.Infrastructure;
+
+/// <summary>Every type on the wire, serialized by generated code (no reflection under AOT).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, Converters = [typeof(UtcTimestampConverter)])]
+[JsonSerializable(typeof(ErrorBody))]
+[JsonSerializable(typeof(RegisterRequest))]
+[JsonSerializable(typeof(LoginRequest))]
+[JsonSerializable(typeof(UpdateUserRequest))]
+[JsonSerializable(typeof(UserResponse))]
+public sealed partial class AppJson : JsonSerializerContext
+{
+    /// <summary>The HTTP JSON options: this context, the timestamp format, readable text.</summary>
+    public static void Configure(JsonOptions json)
+    {
+        json.SerializerOptions.TypeInfoResolverChain.Insert(0, Default);
+        json.SerializerOptions.Converters.Add(new UtcTimestampConverter());
+        // Responses are JSON, never inlined into HTML: keep "can't" as written instead of
+        // "can\u0027t", so clients that compare raw text see the contract's exact messages.
+        json.SerializerOptions.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+    }
+
+    public static JsonSerializerOptions HttpOptions(HttpContext context) =>
+        context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+}
+
+static class JsonTypeInfoExtensions
+{
+    public static JsonTypeInfo<ErrorBody> ErrorBody(this JsonSerializerOptions options) =>
+        (JsonTypeInfo<ErrorBody>)options.GetTypeInfo(typeof(ErrorBody));
+}

@@ -1,0 +1,45 @@
+using Npgsql;
+
+namespace Blog.Api.Infrastructure;
+
+/// <summary>The binary's sub-commands, run instead of the web server.</summary>
+public static class Commands
+{
+    public static async Task<int> RunAsync(string command, Settings settings)
+    {
+        if (command is not ("migrate" or "seed"))
+        {
+            Console.Error.WriteLine($"Unknown command '{command}'. Usage: Blog.Api [migrate | seed]");
+            return 2;
+        }
+        var databaseProblems = settings.Problems.Where(p => p.StartsWith("DATABASE_URL", StringComparison.Ordinal)).ToArray();
+        if (databaseProblems.Length > 0)
+        {
+            foreach (var problem in databaseProblems) Console.Error.WriteLine(problem);
+            return 1;
+        }
+
+        await using var db = Database.CreateDataSource(settings.DatabaseUrl);
+        try
+        {
+            if (command == "migrate")
+            {
+                var applied = await Migrations.ApplyAsync(db);
+                Console.WriteLine(applied.Count == 0
+                    ? $"Database is up to date (version {Migrations.Latest})."
+                    : $"Applied {string.Join(", ", applied)}.");
+            }
+            else
+            {
+                await DemoData.SeedAsync(db);
+                Console.WriteLine($"Seeded demo data; every demo user's password is '{DemoData.Password}'.");
+            }
+            return 0;
+        }
+        catch (NpgsqlException e)
+        {
+            Console.Error.WriteLine($"{command} failed: {e.Message}");
+            return 1;
+        }
+    }
+}

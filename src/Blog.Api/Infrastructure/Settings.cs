@@ -1,0 +1,44 @@
+using System.Text;
+
+namespace Blog.Api.Infrastructure;
+
+/// <summary>
+/// The service's configuration (environment variables or any ASP.NET Core source), checked
+/// once at start so a bad deployment stops at once with a message naming the variable.
+/// </summary>
+public sealed record Settings(string DatabaseUrl, string JwtSecret, int Port, IReadOnlyList<string> Problems)
+{
+    const string DevelopmentDatabase = "postgres://postgres@127.0.0.1:5432/blog";
+    const string DevelopmentSecret = "development-only-secret-never-use-in-production";
+
+    public static Settings From(IConfiguration config, IHostEnvironment environment)
+    {
+        var problems = new List<string>();
+        var development = environment.IsDevelopment();
+
+        var databaseUrl = config["DATABASE_URL"];
+        if (string.IsNullOrWhiteSpace(databaseUrl))
+        {
+            if (development) databaseUrl = DevelopmentDatabase;
+            else problems.Add("DATABASE_URL is not set: give a postgres:// URL or an Npgsql connection string.");
+        }
+        else
+        {
+            try { Database.ToConnectionString(databaseUrl); }
+            catch (Exception e) when (e is FormatException or ArgumentException) { problems.Add($"DATABASE_URL is invalid: {e.Message}"); }
+        }
+
+        var secret = config["JWT_SECRET"];
+        if (string.IsNullOrEmpty(secret) && development) secret = DevelopmentSecret;
+        else if (string.IsNullOrEmpty(secret)) problems.Add("JWT_SECRET is not set: give a random secret of at least 32 bytes (e.g. `openssl rand -base64 48`).");
+        else if (Encoding.UTF8.GetByteCount(secret) < Tokens.MinSecretBytes) problems.Add($"JWT_SECRET is too short: it needs at least {Tokens.MinSecretBytes} bytes.");
+
+        var port = 8080;
+        if (config["PORT"] is { Length: > 0 } portText && !(int.TryParse(portText, out port) && port is > 0 and < 65536))
+        {
+            problems.Add($"PORT is invalid: '{portText}' is not a TCP port.");
+        }
+
+        return new Settings(databaseUrl ?? "", secret ?? "", port, problems);
+    }
+}

@@ -1,31 +1,25 @@
 using Blog.Api.Infrastructure;
 using Blog.Api.Users;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
-using Npgsql;
 using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateSlimBuilder(args);
-var settings = Settings.From(builder.Configuration, builder.Environment);
 
 // Sub-commands of the same binary: `Blog.Api migrate` (Fly's release_command) and `Blog.Api seed`.
-if (args is [var command, ..]) return await Commands.RunAsync(command, settings);
-if (settings.Problems.Count > 0)
-{
-    foreach (var problem in settings.Problems) Console.Error.WriteLine(problem);
-    return 1;
-}
+if (args is [var command, ..] && !command.StartsWith('-')) return await Commands.RunAsync(command, Settings.From(builder.Configuration, builder.Environment));
 
-builder.WebHost.ConfigureKestrel(kestrel =>
+builder.WebHost.ConfigureKestrel((context, kestrel) =>
 {
-    kestrel.ListenAnyIP(settings.Port);
+    kestrel.ListenAnyIP(Settings.From(context.Configuration, context.HostingEnvironment).Port);
     kestrel.Limits.MaxRequestBodySize = Limits.RequestBody;
     kestrel.AddServerHeader = false;
 });
 builder.Services.ConfigureHttpJsonOptions(AppJson.Configure);
 builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);  // → ErrorHandling
 
-builder.Services.AddSingleton(_ => Database.CreateDataSource(settings.DatabaseUrl));
-builder.Services.AddSingleton(new Tokens(settings.JwtSecret));
+builder.Services.AddSingleton(services => Settings.From(services.GetRequiredService<IConfiguration>(), builder.Environment));
+builder.Services.AddSingleton(services => Database.CreateDataSource(services.GetRequiredService<Settings>().DatabaseUrl));
+builder.Services.AddSingleton(services => new Tokens(services.GetRequiredService<Settings>().JwtSecret));
 builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
 builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<Tokens>((options, tokens) => tokens.Configure(options));
 builder.Services.AddAuthorization();
@@ -33,6 +27,13 @@ builder.Services.AddHealth();
 builder.Services.AddApiDocument();
 
 var app = builder.Build();
+
+// Fail fast: a deployment with missing or bad configuration stops here, naming the variable.
+if (app.Services.GetRequiredService<Settings>().Problems is { Count: > 0 } problems)
+{
+    foreach (var problem in problems) Console.Error.WriteLine(problem);
+    return 1;
+}
 
 app.UseApiErrors();
 app.UseAuthentication();

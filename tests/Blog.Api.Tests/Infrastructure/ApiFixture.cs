@@ -1,0 +1,117 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Npgsql;
+
+namespace Blog.Api.Tests.Infrastructure;
+
+/// <summary>
+/// A running service on a fresh database, one per test class. The same test classes run
+/// against <see cref="InProcessApi"/> and <see cref="BinaryApi"/>.
+/// </summary>
+public abstract class ApiFixture : IAsyncLifetime
+{
+    public const string JwtSecret = "test-secret-that-is-long-enough-for-hs256-0123456789";
+
+    public string ConnectionString { get; private set; } = "";
+    public string DatabaseName { get; private set; } = "";
+    public HttpClient Client { get; protected set; } = null!;
+
+    /// <summary>Null where round trips cannot be observed (the binary is another process).</summary>
+    public RoundTripCounter? RoundTrips { get; protected set; }
+
+    /// <summary>A direct line to the test database, to check what a request left behind.</summary>
+    public NpgsqlDataSource Db { get; private set; } = null!;
+
+    public abstract string Kind { get; }
+
+    public Dictionary<string, string?> Environment => new()
+    {
+        ["DATABASE_URL"] = ConnectionString,
+        ["JWT_SECRET"] = JwtSecret,
+        ["ASPNETCORE_ENVIRONMENT"] = "Production",
+    };
+
+    public async Task InitializeAsync()
+    {
+        var server = await PostgresServer.Instance;
+        (ConnectionString, DatabaseName) = await server.CreateDatabaseAsync(GetType().Name);
+        Db = NpgsqlDataSource.Create(ConnectionString);
+        await StartAsync();
+    }
+
+    protected abstract Task StartAsync();
+
+    public virtual async Task DisposeAsync()
+    {
+        Client?.Dispose();
+        RoundTrips?.Dispose();
+        if (Db is not null) await Db.DisposeAsync();
+    }
+}
+
+public sealed class InProcessApi : ApiFixture
+{
+    WebApplicationFactory<Program>? factory;
+
+    public override string Kind => "in-process";
+
+    protected override Task StartAsync()
+    {
+        factory = new WebApplicationFactory<Program>().WithWebHostBuilder(host =>
+        {
+            host.UseEnvironment("Production");
+            foreach (var (name, value) in Environment) host.UseSetting(name, value);
+        });
+        RoundTrips = new RoundTripCounter(DatabaseName);
+        Client = factory.CreateClient();
+        return Task.CompletedTask;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (factory is not null) await factory.DisposeAsync();
+    }
+}
+
+public sealed class BinaryApi : ApiFixture
+{
+    public ServiceProcess? Process { get; private set; }
+
+    public override string Kind => "aot-binary";
+
+    protected override async Task StartAsync()
+    {
+        var port = Processes.FreePort();
+        var environment = Environment;
+        environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Process = ServiceProcess.Start(environment);
+        Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await WaitUntilHealthy(Process, Client);
+    }
+
+    public static async Task WaitUntilHealthy(ServiceProcess process, HttpClient client)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (DateTime.UtcNow < deadline && !process.HasExited)
+        {
+            try
+            {
+                using var response = await client.GetAsync("/health");
+                if (response.IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+            await Task.Delay(20);
+        }
+        throw new InvalidOperationException("The binary did not become healthy:\n" + string.Join('\n', process.Output));
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (Process is not null) await Process.DisposeAsync();
+    }
+}

@@ -1,0 +1,101 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Blog.Api.Tests.Infrastructure;
+
+/// <summary>
+/// The published AOT binary, run as a child process. Only this binary shows trimming and
+/// AOT bugs, so the HTTP tests run against it as well as in-process.
+/// </summary>
+public sealed class ServiceProcess : IAsyncDisposable
+{
+    public const string BinaryVariable = "BLOG_API_BINARY";
+
+    readonly Process process;
+    readonly ConcurrentQueue<string> output = new();
+
+    ServiceProcess(Process process)
+    {
+        this.process = process;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    /// <summary>The binary: $BLOG_API_BINARY, or artifacts/aot/Blog.Api as scripts/test publishes it.</summary>
+    public static string BinaryPath
+    {
+        get
+        {
+            var path = Environment.GetEnvironmentVariable(BinaryVariable) is { Length: > 0 } configured
+                ? configured
+                : Path.Combine(RepositoryRoot, "artifacts", "aot", "Blog.Api");
+            return File.Exists(path) ? path : throw new FileNotFoundException(
+                $"The published AOT binary is missing at {path}. Run scripts/test (it publishes first), or `dotnet publish src/Blog.Api -c Release -o artifacts/aot`, or set {BinaryVariable}.");
+        }
+    }
+
+    public static string RepositoryRoot
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "Blog.sln"))) return dir.FullName;
+            }
+            throw new InvalidOperationException("Blog.sln not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    public int Id => process.Id;
+    public bool HasExited => process.HasExited;
+    public int ExitCode => process.ExitCode;
+    public IReadOnlyList<string> Output => [.. output];
+
+    public static ServiceProcess Start(IReadOnlyDictionary<string, string?> environment, params string[] args)
+    {
+        var info = new ProcessStartInfo(BinaryPath)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        // A clean slate: only what the test gives, plus what any process needs.
+        foreach (var name in info.Environment.Keys.ToArray())
+        {
+            if (name is not ("PATH" or "HOME" or "TMPDIR")) info.Environment.Remove(name);
+        }
+        foreach (var (name, value) in environment) info.Environment[name] = value;
+        return new ServiceProcess(Process.Start(info)!);
+    }
+
+    /// <summary>Runs a sub-command (e.g. migrate) to the end and returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(IReadOnlyDictionary<string, string?> environment, params string[] args)
+    {
+        await using var run = Start(environment, args);
+        await run.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (run.ExitCode, string.Join('\n', run.Output));
+    }
+
+    public async Task WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await process.WaitForExitAsync(cts.Token);
+        process.WaitForExit(); // flushes the redirected output
+    }
+
+    /// <summary>SIGTERM, as Fly.io (and Kubernetes, and systemd) stop a machine.</summary>
+    public Task TerminateAsync() => Processes.RunAsync("kill", "-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+        process.Dispose();
+    }
+}

@@ -1,0 +1,102 @@
+using System.Net;
+using Blog.Api.Infrastructure;
+using Blog.Api.Tests.Infrastructure;
+using Dapper;
+using Npgsql;
+
+namespace Blog.Api.Tests.Operations;
+
+/// <summary>The binary's sub-commands, run as a deployment runs them.</summary>
+public sealed class CommandsTests
+{
+    static Dictionary<string, string?> EnvironmentFor(string connectionString) => new()
+    {
+        ["DATABASE_URL"] = connectionString,
+        ["ASPNETCORE_ENVIRONMENT"] = "Production",
+    };
+
+    [Fact]
+    public async Task Migrate_applies_every_migration_once_and_a_second_run_is_a_no_op()
+    {
+        var database = await (await PostgresServer.Instance).CreateEmptyDatabaseAsync();
+
+        var first = await ServiceProcess.RunAsync(EnvironmentFor(database), "migrate");
+        var second = await ServiceProcess.RunAsync(EnvironmentFor(database), "migrate");
+
+        Assert.True(first.ExitCode == 0, first.Output);
+        Assert.Contains("Applied 0001_init.sql", first.Output);
+        Assert.True(second.ExitCode == 0, second.Output);
+        Assert.Contains("up to date", second.Output);
+        Assert.Equal(Migrations.Embedded.Count, await CountAppliedAsync(database));
+    }
+
+    [Fact]
+    public async Task Two_migrations_at_once_both_succeed_and_apply_each_script_once()
+    {
+        var database = await (await PostgresServer.Instance).CreateEmptyDatabaseAsync();
+
+        var runs = await Task.WhenAll(
+            ServiceProcess.RunAsync(EnvironmentFor(database), "migrate"),
+            ServiceProcess.RunAsync(EnvironmentFor(database), "migrate"));
+
+        Assert.All(runs, run => Assert.True(run.ExitCode == 0, run.Output));
+        Assert.Single(runs, run => run.Output.Contains("Applied", StringComparison.Ordinal));
+        Assert.Equal(Migrations.Embedded.Count, await CountAppliedAsync(database));
+    }
+
+    [Fact]
+    public async Task The_binary_is_ready_only_after_migrate()
+    {
+        var database = await (await PostgresServer.Instance).CreateEmptyDatabaseAsync();
+        var port = Processes.FreePort();
+        var environment = EnvironmentFor(database);
+        environment["JWT_SECRET"] = ApiFixture.JwtSecret;
+        environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await using var service = ServiceProcess.Start(environment);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await BinaryApi.WaitUntilHealthy(service, client);
+
+        using (var before = await client.GetAsync("/health/ready")) Assert.Equal(HttpStatusCode.ServiceUnavailable, before.StatusCode);
+        Assert.Equal(0, (await ServiceProcess.RunAsync(EnvironmentFor(database), "migrate")).ExitCode);
+        using (var after = await client.GetAsync("/health/ready")) Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
+
+    [Fact]
+    public async Task Seed_loads_demo_data_and_a_second_run_adds_nothing()
+    {
+        var (database, _) = await (await PostgresServer.Instance).CreateDatabaseAsync("seed");
+
+        var first = await ServiceProcess.RunAsync(EnvironmentFor(database), "seed");
+        var counts = await CountRowsAsync(database);
+        var second = await ServiceProcess.RunAsync(EnvironmentFor(database), "seed");
+
+        Assert.True(first.ExitCode == 0 && second.ExitCode == 0, first.Output + second.Output);
+        Assert.All(counts, table => Assert.True(table.Value > 0, $"the seed put nothing into {table.Key}"));
+        Assert.Equal(counts, await CountRowsAsync(database));
+    }
+
+    [Fact]
+    public async Task An_unknown_command_exits_non_zero_with_usage()
+    {
+        var run = await ServiceProcess.RunAsync(EnvironmentFor("Host=127.0.0.1"), "frobnicate");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("Usage", run.Output);
+    }
+
+    static async Task<long> CountAppliedAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        return await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM schema_migrations");
+    }
+
+    static async Task<Dictionary<string, long>> CountRowsAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        var counts = new Dictionary<string, long>();
+        foreach (var table in new[] { "users", "follows", "articles", "tags", "article_tags", "favorites", "comments" })
+        {
+            counts[table] = await connection.ExecuteScalarAsync<long>($"SELECT count(*) FROM {table}");
+        }
+        return counts;
+    }
+}

@@ -1,4 +1,8 @@
+using Blog.Api.Articles;
+using Blog.Api.Comments;
 using Blog.Api.Infrastructure;
+using Blog.Api.Profiles;
+using Blog.Api.Tags;
 using Blog.Api.Users;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Scalar.AspNetCore;
@@ -44,6 +48,10 @@ app.MapHealth();
 app.MapOpenApi();
 app.MapScalarApiReference("/docs", docs => docs.WithTitle("Blog API"));
 app.MapUsers();
+app.MapProfiles();
+app.MapArticles();
+app.MapComments();
+app.MapTags();
 
 app.Run();
 return 0;

@@ -2,6 +2,10 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
+using Blog.Api.Articles;
+using Blog.Api.Comments;
+using Blog.Api.Profiles;
+using Blog.Api.Tags;
 using Blog.Api.Users;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
@@ -15,6 +19,15 @@ namespace Blog.Api.Infrastructure;
 [JsonSerializable(typeof(LoginRequest))]
 [JsonSerializable(typeof(UpdateUserRequest))]
 [JsonSerializable(typeof(UserResponse))]
+[JsonSerializable(typeof(ProfileResponse))]
+[JsonSerializable(typeof(NewArticleRequest))]
+[JsonSerializable(typeof(UpdateArticleRequest))]
+[JsonSerializable(typeof(ArticleResponse))]
+[JsonSerializable(typeof(ArticlesResponse))]
+[JsonSerializable(typeof(NewCommentRequest))]
+[JsonSerializable(typeof(CommentResponse))]
+[JsonSerializable(typeof(CommentsResponse))]
+[JsonSerializable(typeof(TagsResponse))]
 public sealed partial class AppJson : JsonSerializerContext
 {
     /// <summary>The HTTP JSON options: this context, the timestamp format, readable text.</summary>

@@ -96,7 +96,7 @@ public sealed class Validation
     }
 
     /// <summary>Postgres text cannot hold NUL, and lone surrogates cannot be encoded as UTF-8.</summary>
-    static bool IsStorable(string value)
+    public static bool IsStorable(string value)
     {
         for (var i = 0; i < value.Length; i++)
         {

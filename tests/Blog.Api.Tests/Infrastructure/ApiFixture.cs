@@ -29,6 +29,7 @@ public abstract class ApiFixture : IAsyncLifetime
         ["DATABASE_URL"] = ConnectionString,
         ["JWT_SECRET"] = JwtSecret,
         ["ASPNETCORE_ENVIRONMENT"] = "Production",
+        ["Logging__LogLevel__Default"] = "Warning",
     };
 
     public async Task InitializeAsync()
@@ -60,7 +61,7 @@ public sealed class InProcessApi : ApiFixture
         factory = new WebApplicationFactory<Program>().WithWebHostBuilder(host =>
         {
             host.UseEnvironment("Production");
-            foreach (var (name, value) in Environment) host.UseSetting(name, value);
+            foreach (var (name, value) in Environment) host.UseSetting(name.Replace("__", ":"), value);
         });
         RoundTrips = new RoundTripCounter(DatabaseName);
         Client = factory.CreateClient();

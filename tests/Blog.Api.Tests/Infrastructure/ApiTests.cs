@@ -8,10 +8,19 @@ namespace Blog.Api.Tests.Infrastructure;
 /// <summary>
 /// Base of the HTTP tests: send requests the way a front end does and read the JSON it gets.
 /// Every reply records how many database round trips the service made for it (in-process).
+/// Each test starts from empty tables (tests of one class share its database, one at a time).
 /// </summary>
-public abstract class ApiTests(ApiFixture api)
+public abstract class ApiTests(ApiFixture api) : IAsyncLifetime
 {
     protected ApiFixture Api => api;
+
+    public async Task InitializeAsync()
+    {
+        await using var connection = await api.Db.OpenConnectionAsync();
+        await Dapper.SqlMapper.ExecuteAsync(connection, "TRUNCATE users, tags RESTART IDENTITY CASCADE");
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
 
     protected Task<Reply> Get(string path, string? token = null) => Send(HttpMethod.Get, path, null, token);
     protected Task<Reply> Post(string path, object? body = null, string? token = null) => Send(HttpMethod.Post, path, body, token);
@@ -59,6 +68,20 @@ public abstract class ApiTests(ApiFixture api)
         var reply = await Post("/api/users", new { user = new { username, email, password } });
         reply.Is(HttpStatusCode.Created);
         return new TestUser(username, email, password, reply["user"].GetProperty("token").GetString()!);
+    }
+
+    /// <summary>Publishes an article as <paramref name="author"/> and returns it as the API answered.</summary>
+    protected async Task<JsonElement> CreateArticle(TestUser author, string title = "How to train your dragon", params string[] tags)
+    {
+        var reply = await Post("/api/articles", new { article = new { title, description = "Ever wonder how?", body = "You have to believe", tagList = tags } }, author.Token);
+        reply.Is(HttpStatusCode.Created);
+        return reply["article"];
+    }
+
+    protected async Task<long> CountAsync(string sql, object? parameters = null)
+    {
+        await using var connection = await api.Db.OpenConnectionAsync();
+        return await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection, sql, parameters);
     }
 }
 

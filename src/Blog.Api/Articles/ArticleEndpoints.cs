@@ -1,0 +1,166 @@
+using System.Security.Claims;
+using Blog.Api.Infrastructure;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+
+namespace Blog.Api.Articles;
+
+public static class ArticleEndpoints
+{
+    public static void MapArticles(this IEndpointRouteBuilder app)
+    {
+        var articles = app.MapGroup("/api/articles").WithTags("Articles");
+
+        articles.MapGet("", ArticleLists.List).WithName("ListArticles")
+            .WithSummary("Articles, newest first, filtered by tag, author or favoriting user").ProducesErrors(401, 422);
+        articles.MapGet("/feed", ArticleLists.Feed).WithName("Feed")
+            .WithSummary("Articles by the users the caller follows, newest first").RequireUser().ProducesErrors(422);
+        articles.MapGet("/{slug}", Get).WithName("GetArticle")
+            .WithSummary("One article, with its body").ProducesErrors(401, 404);
+        articles.MapPost("", Create).WithName("CreateArticle")
+            .WithSummary("Publish an article").RequireUser().ProducesErrors(422);
+        articles.MapPut("/{slug}", Update).WithName("UpdateArticle")
+            .WithSummary("Change an article (its author only)").RequireUser().ProducesErrors(403, 404, 422);
+        articles.MapDelete("/{slug}", Delete).WithName("DeleteArticle")
+            .WithSummary("Delete an article (its author only)").RequireUser().ProducesErrors(403, 404);
+        articles.MapPost("/{slug}/favorite", Favorites.Favorite).WithName("FavoriteArticle")
+            .WithSummary("Favorite an article (idempotent)").RequireUser().ProducesErrors(404);
+        articles.MapDelete("/{slug}/favorite", Favorites.Unfavorite).WithName("UnfavoriteArticle")
+            .WithSummary("Unfavorite an article (idempotent)").RequireUser().ProducesErrors(404);
+    }
+
+    static async Task<Results<Ok<ArticleResponse>, ApiError>> Get(string slug, ClaimsPrincipal principal, NpgsqlDataSource db)
+    {
+        if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
+        await using var connection = db.CreateConnection();
+        var article = await connection.QuerySingleOrDefaultAsync<ArticleRow>($"""
+            SELECT {ArticleSql.Columns}, a.body, {ArticleSql.Favorites}
+            FROM articles a JOIN users u ON u.id = a.author_id
+            WHERE a.slug = @slug
+            """, new { slug, me = principal.OptionalId() });
+        return article is null ? ApiError.NotFound("article") : TypedResults.Ok(new ArticleResponse(article.ToArticle()));
+    }
+
+    static async Task<Results<Created<ArticleResponse>, ApiError>> Create(NewArticleRequest? request, ClaimsPrincipal principal, NpgsqlDataSource db)
+    {
+        var input = request?.Article;
+        var check = new Validation();
+        check.Required("title", input?.Title, Limits.Title);
+        check.Required("description", input?.Description, Limits.Description);
+        check.Required("body", input?.Body, Limits.Body);
+        var tags = check.Tags("tagList", input?.TagList);
+        if (check.Failed) return check.Error;
+
+        // The slug is the title's plus the new id: unique by construction, so two articles
+        // with one title (even created at the same instant) never collide and nothing retries.
+        // The final SELECT cannot see rows this statement inserts into article_tags, so the
+        // tag list comes from the input it stored.
+        await using var connection = db.CreateConnection();
+        var article = await connection.QuerySingleAsync<ArticleRow>($"""
+            WITH a AS (
+                INSERT INTO articles (id, slug, title, description, body, author_id)
+                SELECT id, @slug || '-' || id, @title, @description, @body, @me
+                FROM (SELECT nextval(pg_get_serial_sequence('articles', 'id')) AS id) AS next
+                RETURNING *
+            ), tag AS (
+                {ArticleSql.UpsertTags}
+            ), tagged AS (
+                INSERT INTO article_tags (article_id, tag_id, position)
+                SELECT a.id, tag.id, list.position
+                FROM a, unnest(@tags::text[]) WITH ORDINALITY AS list (name, position)
+                JOIN tag ON tag.name = list.name
+            )
+            SELECT a.slug, a.title, a.description, a.body, @tags AS taglist,
+                   a.created_at AS createdat, a.updated_at AS updatedat, false AS favorited, 0::bigint AS favoritescount,
+                   u.username AS authorusername, u.bio AS authorbio, u.image AS authorimage, false AS authorfollowing
+            FROM a JOIN users u ON u.id = a.author_id
+            """,
+            new { slug = Slugs.BaseFor(input!.Title!), title = input.Title, description = input.Description, body = input.Body, tags, me = principal.Id() });
+        return TypedResults.Created($"/api/articles/{article.Slug}", new ArticleResponse(article.ToArticle()));
+    }
+
+    static async Task<Results<Ok<ArticleResponse>, ApiError>> Update(string slug, UpdateArticleRequest? request, ClaimsPrincipal principal, NpgsqlDataSource db)
+    {
+        var changes = request?.Article;
+        var check = new Validation();
+        if (changes?.Title.IsSet == true) check.Required("title", changes.Title.Value, Limits.Title);
+        if (changes?.Description.IsSet == true) check.Required("description", changes.Description.Value, Limits.Description);
+        if (changes?.Body.IsSet == true) check.Required("body", changes.Body.Value, Limits.Body);
+        var tags = changes?.TagList is null ? null : check.Tags("tagList", changes.TagList);
+        if (check.Failed) return check.Error;
+        if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
+
+        // Only the author's row is updated; someone else's article comes back unchanged and
+        // marked forbidden (403), a missing one not at all (404), all in one round trip.
+        // Tags are replaced without deleting a row this statement inserts again: the parts of
+        // one statement cannot see each other's changes.
+        await using var connection = db.CreateConnection();
+        var article = await connection.QuerySingleOrDefaultAsync<ArticleRow>($"""
+            WITH target AS (
+                SELECT id, author_id FROM articles WHERE slug = @slug
+            ), a AS (
+                UPDATE articles a SET
+                    title       = coalesce(@title, a.title),
+                    slug        = CASE WHEN @title IS NULL THEN a.slug ELSE @newSlug || '-' || a.id END,
+                    description = coalesce(@description, a.description),
+                    body        = coalesce(@body, a.body),
+                    updated_at  = now()
+                FROM target
+                WHERE a.id = target.id AND target.author_id = @me
+                RETURNING a.*
+            ), tag AS (
+                {ArticleSql.UpsertTags}
+            ), untagged AS (
+                DELETE FROM article_tags at USING a
+                WHERE @tags::text[] IS NOT NULL AND at.article_id = a.id AND at.tag_id NOT IN (SELECT id FROM tag)
+            ), tagged AS (
+                INSERT INTO article_tags (article_id, tag_id, position)
+                SELECT a.id, tag.id, list.position
+                FROM a, unnest(@tags::text[]) WITH ORDINALITY AS list (name, position)
+                JOIN tag ON tag.name = list.name
+                ON CONFLICT (article_id, tag_id) DO UPDATE SET position = EXCLUDED.position
+            )
+            SELECT {ArticleSql.Columns}, a.body, {ArticleSql.Favorites}, false AS forbidden
+            FROM a JOIN users u ON u.id = a.author_id
+            UNION ALL
+            SELECT {ArticleSql.Columns}, a.body, {ArticleSql.Favorites}, true
+            FROM target JOIN articles a ON a.id = target.id JOIN users u ON u.id = a.author_id
+            WHERE target.author_id <> @me
+            """,
+            new
+            {
+                slug,
+                me = principal.Id(),
+                title = changes?.Title.Value,
+                newSlug = changes?.Title.Value is { } title ? Slugs.BaseFor(title) : null,
+                description = changes?.Description.Value,
+                body = changes?.Body.Value,
+                tags,
+            });
+        if (article is null) return ApiError.NotFound("article");
+        if (article.Forbidden) return ApiError.Forbidden("article");
+        // ArticleSql.Columns read the tags before this statement changed them.
+        return TypedResults.Ok(new ArticleResponse(article.ToArticle() with { TagList = tags ?? article.TagList }));
+    }
+
+    static async Task<Results<NoContent, ApiError>> Delete(string slug, ClaimsPrincipal principal, NpgsqlDataSource db)
+    {
+        if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
+        await using var connection = db.CreateConnection();
+        var mine = await connection.QuerySingleOrDefaultAsync<bool?>("""
+            WITH target AS (
+                SELECT id, author_id FROM articles WHERE slug = @slug
+            ), deleted AS (
+                DELETE FROM articles a USING target WHERE a.id = target.id AND target.author_id = @me
+            )
+            SELECT author_id = @me FROM target
+            """, new { slug, me = principal.Id() });
+        return mine switch
+        {
+            null => ApiError.NotFound("article"),
+            false => ApiError.Forbidden("article"),
+            true => TypedResults.NoContent(),
+        };
+    }
+}

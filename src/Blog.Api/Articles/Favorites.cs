@@ -1,0 +1,51 @@
+using System.Security.Claims;
+using Blog.Api.Infrastructure;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+
+namespace Blog.Api.Articles;
+
+/// <summary>
+/// Favorite and unfavorite. The answer's count is the count the statement started from plus
+/// (or minus) the row it added (or removed): its own change is invisible to its SELECT.
+/// </summary>
+static class Favorites
+{
+    public static async Task<Results<Ok<ArticleResponse>, ApiError>> Favorite(string slug, ClaimsPrincipal principal, NpgsqlDataSource db)
+    {
+        if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
+        await using var connection = db.CreateConnection();
+        var article = await connection.QuerySingleOrDefaultAsync<ArticleRow>($"""
+            WITH a AS (
+                SELECT * FROM articles WHERE slug = @slug
+            ), added AS (
+                INSERT INTO favorites (user_id, article_id) SELECT @me, id FROM a
+                ON CONFLICT DO NOTHING
+                RETURNING article_id
+            )
+            SELECT {ArticleSql.Columns}, a.body, true AS favorited,
+                   (SELECT count(*) FROM favorites f WHERE f.article_id = a.id) + (SELECT count(*) FROM added) AS favoritescount
+            FROM a JOIN users u ON u.id = a.author_id
+            """, new { slug, me = principal.Id() });
+        return article is null ? ApiError.NotFound("article") : TypedResults.Ok(new ArticleResponse(article.ToArticle()));
+    }
+
+    public static async Task<Results<Ok<ArticleResponse>, ApiError>> Unfavorite(string slug, ClaimsPrincipal principal, NpgsqlDataSource db)
+    {
+        if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
+        await using var connection = db.CreateConnection();
+        var article = await connection.QuerySingleOrDefaultAsync<ArticleRow>($"""
+            WITH a AS (
+                SELECT * FROM articles WHERE slug = @slug
+            ), removed AS (
+                DELETE FROM favorites f USING a WHERE f.article_id = a.id AND f.user_id = @me
+                RETURNING f.article_id
+            )
+            SELECT {ArticleSql.Columns}, a.body, false AS favorited,
+                   (SELECT count(*) FROM favorites f WHERE f.article_id = a.id) - (SELECT count(*) FROM removed) AS favoritescount
+            FROM a JOIN users u ON u.id = a.author_id
+            """, new { slug, me = principal.Id() });
+        return article is null ? ApiError.NotFound("article") : TypedResults.Ok(new ArticleResponse(article.ToArticle()));
+    }
+}

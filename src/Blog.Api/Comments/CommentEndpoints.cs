@@ -1,0 +1,111 @@
+using System.ComponentModel.DataAnnotations;
+using System.Security.Claims;
+using Blog.Api.Infrastructure;
+using Blog.Api.Profiles;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+
+namespace Blog.Api.Comments;
+
+public sealed record CommentResponse(Comment Comment);
+public sealed record CommentsResponse(IReadOnlyList<Comment> Comments);
+public sealed record Comment(long Id, DateTime CreatedAt, DateTime UpdatedAt, string Body, Profile Author);
+
+public sealed record NewCommentRequest([property: Required] NewComment? Comment);
+public sealed record NewComment([property: Required, StringLength(Limits.Comment)] string? Body);
+
+sealed record CommentRow(long Id, DateTime CreatedAt, DateTime UpdatedAt, string Body,
+    string AuthorUsername, string? AuthorBio, string? AuthorImage, bool AuthorFollowing)
+{
+    public Comment ToComment() => new(Id, CreatedAt, UpdatedAt, Body, new Profile(AuthorUsername, AuthorBio, AuthorImage, AuthorFollowing));
+}
+
+public static class CommentEndpoints
+{
+    public static void MapComments(this IEndpointRouteBuilder app)
+    {
+        var comments = app.MapGroup("/api/articles/{slug}/comments").WithTags("Comments");
+
+        comments.MapGet("", List).WithName("ListComments")
+            .WithSummary("An article's comments, oldest first").ProducesErrors(401, 404);
+        comments.MapPost("", Add).WithName("AddComment")
+            .WithSummary("Comment on an article").RequireUser().ProducesErrors(404, 422);
+        comments.MapDelete("/{id}", Delete).WithName("DeleteComment")
+            .WithSummary("Delete a comment (its author only)").RequireUser().ProducesErrors(403, 404);
+    }
+
+    static async Task<Results<Ok<CommentsResponse>, ApiError>> List(string slug, ClaimsPrincipal principal, NpgsqlDataSource db)
+    {
+        if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
+        await using var connection = db.CreateConnection();
+        // Row 0 is the article itself (comment ids start at 1): no rows at all means no article,
+        // and an article without comments is told apart in the same round trip.
+        var rows = (await connection.QueryAsync<CommentRow>("""
+            SELECT 0::bigint AS id, a.created_at AS createdat, a.updated_at AS updatedat, '' AS body,
+                   '' AS authorusername, NULL AS authorbio, NULL AS authorimage, false AS authorfollowing
+            FROM articles a WHERE a.slug = @slug
+            UNION ALL
+            SELECT c.id, c.created_at, c.updated_at, c.body, u.username, u.bio, u.image,
+                   EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = @me AND fo.followee_id = u.id)
+            FROM articles a
+            JOIN comments c ON c.article_id = a.id
+            JOIN users u ON u.id = c.author_id
+            WHERE a.slug = @slug
+            ORDER BY id
+            """, new { slug, me = principal.OptionalId() })).ToList();
+        if (rows.Count == 0) return ApiError.NotFound("article");
+        return TypedResults.Ok(new CommentsResponse([.. rows.Skip(1).Select(r => r.ToComment())]));
+    }
+
+    static async Task<Results<Created<CommentResponse>, ApiError>> Add(string slug, NewCommentRequest? request, ClaimsPrincipal principal, NpgsqlDataSource db)
+    {
+        var check = new Validation();
+        check.Required("body", request?.Comment?.Body, Limits.Comment);
+        if (check.Failed) return check.Error;
+        if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
+
+        await using var connection = db.CreateConnection();
+        var comment = await connection.QuerySingleOrDefaultAsync<CommentRow>("""
+            WITH c AS (
+                INSERT INTO comments (article_id, author_id, body)
+                SELECT id, @me, @body FROM articles WHERE slug = @slug
+                RETURNING *
+            )
+            SELECT c.id, c.created_at AS createdat, c.updated_at AS updatedat, c.body,
+                   u.username AS authorusername, u.bio AS authorbio, u.image AS authorimage, false AS authorfollowing
+            FROM c JOIN users u ON u.id = c.author_id
+            """, new { slug, body = request!.Comment!.Body, me = principal.Id() });
+        if (comment is null) return ApiError.NotFound("article");
+        return TypedResults.Created($"/api/articles/{slug}/comments/{comment.Id}", new CommentResponse(comment.ToComment()));
+    }
+
+    static async Task<Results<NoContent, ApiError>> Delete(string slug, string id, ClaimsPrincipal principal, NpgsqlDataSource db)
+    {
+        if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
+        // An id that is not a number names no comment.
+        if (!long.TryParse(id, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var commentId)) return ApiError.NotFound("comment");
+
+        await using var connection = db.CreateConnection();
+        var outcome = await connection.QuerySingleAsync<DeleteOutcome>("""
+            WITH target AS (
+                SELECT c.id, c.author_id FROM comments c JOIN articles a ON a.id = c.article_id
+                WHERE a.slug = @slug AND c.id = @commentId
+            ), deleted AS (
+                DELETE FROM comments c USING target WHERE c.id = target.id AND target.author_id = @me
+            )
+            SELECT EXISTS (SELECT 1 FROM articles WHERE slug = @slug) AS articleexists,
+                   (SELECT author_id = @me FROM target) AS mine
+            """, new { slug, commentId, me = principal.Id() });
+        return outcome switch
+        {
+            { ArticleExists: false } => ApiError.NotFound("article"),
+            { Mine: null } => ApiError.NotFound("comment"),
+            { Mine: false } => ApiError.Forbidden("comment"),
+            _ => TypedResults.NoContent(),
+        };
+    }
+
+}
+
+sealed record DeleteOutcome(bool ArticleExists, bool? Mine);

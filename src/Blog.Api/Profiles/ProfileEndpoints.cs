@@ -1,0 +1,79 @@
+using System.Security.Claims;
+using Blog.Api.Infrastructure;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+
+namespace Blog.Api.Profiles;
+
+public sealed record ProfileResponse(Profile Profile);
+public sealed record Profile(string Username, string? Bio, string? Image, bool Following);
+
+sealed record FollowRow(string Username, string? Bio, string? Image, bool Self);
+
+public static class ProfileEndpoints
+{
+    public static void MapProfiles(this IEndpointRouteBuilder app)
+    {
+        var profiles = app.MapGroup("/api/profiles/{username}").WithTags("Profiles");
+
+        profiles.MapGet("", Get).WithName("GetProfile")
+            .WithSummary("A user's public profile; following is relative to the caller").ProducesErrors(401, 404);
+        profiles.MapPost("/follow", Follow).WithName("FollowUser")
+            .WithSummary("Follow a user (idempotent)").RequireUser().ProducesErrors(404, 422);
+        profiles.MapDelete("/follow", Unfollow).WithName("UnfollowUser")
+            .WithSummary("Unfollow a user (idempotent)").RequireUser().ProducesErrors(404, 422);
+    }
+
+    static async Task<Results<Ok<ProfileResponse>, ApiError>> Get(string username, ClaimsPrincipal principal, NpgsqlDataSource db)
+    {
+        if (!Validation.IsStorable(username)) return ApiError.NotFound("profile");
+        await using var connection = db.CreateConnection();
+        var profile = await connection.QuerySingleOrDefaultAsync<Profile>("""
+            SELECT u.username, u.bio, u.image,
+                   EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = @me AND f.followee_id = u.id) AS following
+            FROM users u
+            WHERE lower(u.username) = lower(@username)
+            """, new { username, me = principal.OptionalId() });
+        return profile is null ? ApiError.NotFound("profile") : TypedResults.Ok(new ProfileResponse(profile));
+    }
+
+    static async Task<Results<Ok<ProfileResponse>, ApiError>> Follow(string username, ClaimsPrincipal principal, NpgsqlDataSource db)
+    {
+        if (!Validation.IsStorable(username)) return ApiError.NotFound("profile");
+        await using var connection = db.CreateConnection();
+        var target = await connection.QuerySingleOrDefaultAsync<FollowRow>("""
+            WITH target AS (
+                SELECT id, username, bio, image FROM users WHERE lower(username) = lower(@username)
+            ), followed AS (
+                INSERT INTO follows (follower_id, followee_id)
+                SELECT @me, id FROM target WHERE id <> @me
+                ON CONFLICT DO NOTHING
+            )
+            SELECT username, bio, image, id = @me AS self FROM target
+            """, new { username, me = principal.Id() });
+        return Answer(target, following: true);
+    }
+
+    static async Task<Results<Ok<ProfileResponse>, ApiError>> Unfollow(string username, ClaimsPrincipal principal, NpgsqlDataSource db)
+    {
+        if (!Validation.IsStorable(username)) return ApiError.NotFound("profile");
+        await using var connection = db.CreateConnection();
+        var target = await connection.QuerySingleOrDefaultAsync<FollowRow>("""
+            WITH target AS (
+                SELECT id, username, bio, image FROM users WHERE lower(username) = lower(@username)
+            ), unfollowed AS (
+                DELETE FROM follows WHERE follower_id = @me AND followee_id = (SELECT id FROM target)
+            )
+            SELECT username, bio, image, id = @me AS self FROM target
+            """, new { username, me = principal.Id() });
+        return Answer(target, following: false);
+    }
+
+    static Results<Ok<ProfileResponse>, ApiError> Answer(FollowRow? target, bool following) => target switch
+    {
+        null => ApiError.NotFound("profile"),
+        { Self: true } => ApiError.Of(422, "profile", "cannot follow yourself"),
+        _ => TypedResults.Ok(new ProfileResponse(new Profile(target.Username, target.Bio, target.Image, following))),
+    };
+}

@@ -27,15 +27,15 @@ public sealed record NewArticle(
     [property: Required, StringLength(Limits.Title)] string? Title,
     [property: Required, StringLength(Limits.Description)] string? Description,
     [property: Required, StringLength(Limits.Body)] string? Body,
-    [property: Description("Tags in the author's order; trimmed, blanks and repeats dropped.")] string?[]? TagList);
+    [property: Description("Tags in the author's order; trimmed, blanks and repeats dropped.")] string?[]? TagList = null);
 
 public sealed record UpdateArticleRequest([property: Required] ArticleChanges? Article);
 [Description("Any of the fields; absent ones stay as they are. A new title gives a new slug.")]
 public sealed record ArticleChanges(
-    [property: StringLength(Limits.Title)] OptionalString Title,
-    [property: StringLength(Limits.Description)] OptionalString Description,
-    [property: StringLength(Limits.Body)] OptionalString Body,
-    [property: Description("Replaces the tags when given.")] string?[]? TagList);
+    [property: StringLength(Limits.Title)] OptionalString Title = default,
+    [property: StringLength(Limits.Description)] OptionalString Description = default,
+    [property: StringLength(Limits.Body)] OptionalString Body = default,
+    [property: Description("Replaces the tags when given.")] string?[]? TagList = null);
 
 /// <summary>
 /// An article as the SQL statements return it: one flat row. Dapper.AOT reads non-nullable
@@ -56,6 +56,15 @@ sealed record ArticleRow(
 
 static class ArticleSql
 {
+    /// <summary>
+    /// Tags travel as one text parameter, one tag per line (validation keeps control
+    /// characters out of tags): Dapper.AOT hands array parameters to Dapper's reflection-based
+    /// list expansion, which the AOT binary cannot run. Null means "no tags given".
+    /// </summary>
+    public const string Tags = "string_to_array(@tags, E'\\n')";
+
+    public static string? TagsParameter(string[]? tags) => tags is null ? null : string.Join('\n', tags);
+
     /// <summary>
     /// The columns of an article <c>a</c> by author <c>u</c> as seen by user <c>@me</c> (null for
     /// anonymous callers), except body, favorited and favoritesCount, which statements vary.
@@ -78,10 +87,12 @@ static class ArticleSql
     /// Upserts the tags in <c>@tags</c> for the article written by CTE <c>a</c> (none when it
     /// wrote nothing) and returns their ids. DO UPDATE rather than DO NOTHING: it returns the
     /// row also when a concurrent request inserted the same new tag a moment ago, where DO
-    /// NOTHING would return nothing and the tag would be silently lost.
+    /// NOTHING would return nothing and the tag would be silently lost. It locks the rows, in
+    /// name order, so concurrent writers with overlapping tags queue instead of deadlocking.
     /// </summary>
-    public const string UpsertTags = """
-        INSERT INTO tags (name) SELECT unnest(@tags::text[]) WHERE EXISTS (SELECT 1 FROM a)
+    public const string UpsertTags = $"""
+        INSERT INTO tags (name)
+        SELECT name FROM unnest({Tags}) AS name WHERE EXISTS (SELECT 1 FROM a) ORDER BY name
         ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
         RETURNING id, name
         """;

@@ -68,15 +68,15 @@ public static class ArticleEndpoints
             ), tagged AS (
                 INSERT INTO article_tags (article_id, tag_id, position)
                 SELECT a.id, tag.id, list.position
-                FROM a, unnest(@tags::text[]) WITH ORDINALITY AS list (name, position)
+                FROM a, unnest({ArticleSql.Tags}) WITH ORDINALITY AS list (name, position)
                 JOIN tag ON tag.name = list.name
             )
-            SELECT a.slug, a.title, a.description, a.body, @tags AS taglist,
+            SELECT a.slug, a.title, a.description, a.body, {ArticleSql.Tags} AS taglist,
                    a.created_at AS createdat, a.updated_at AS updatedat, false AS favorited, 0::bigint AS favoritescount,
                    u.username AS authorusername, u.bio AS authorbio, u.image AS authorimage, false AS authorfollowing
             FROM a JOIN users u ON u.id = a.author_id
             """,
-            new { slug = Slugs.BaseFor(input!.Title!), title = input.Title, description = input.Description, body = input.Body, tags, me = principal.Id() });
+            new { slug = Slugs.BaseFor(input!.Title!), title = input.Title, description = input.Description, body = input.Body, tags = ArticleSql.TagsParameter(tags), me = principal.Id() });
         return TypedResults.Created($"/api/articles/{article.Slug}", new ArticleResponse(article.ToArticle()));
     }
 
@@ -113,11 +113,11 @@ public static class ArticleEndpoints
                 {ArticleSql.UpsertTags}
             ), untagged AS (
                 DELETE FROM article_tags at USING a
-                WHERE @tags::text[] IS NOT NULL AND at.article_id = a.id AND at.tag_id NOT IN (SELECT id FROM tag)
+                WHERE @tags::text IS NOT NULL AND at.article_id = a.id AND at.tag_id NOT IN (SELECT id FROM tag)
             ), tagged AS (
                 INSERT INTO article_tags (article_id, tag_id, position)
                 SELECT a.id, tag.id, list.position
-                FROM a, unnest(@tags::text[]) WITH ORDINALITY AS list (name, position)
+                FROM a, unnest({ArticleSql.Tags}) WITH ORDINALITY AS list (name, position)
                 JOIN tag ON tag.name = list.name
                 ON CONFLICT (article_id, tag_id) DO UPDATE SET position = EXCLUDED.position
             )
@@ -136,7 +136,7 @@ public static class ArticleEndpoints
                 newSlug = changes?.Title.Value is { } title ? Slugs.BaseFor(title) : null,
                 description = changes?.Description.Value,
                 body = changes?.Body.Value,
-                tags,
+                tags = ArticleSql.TagsParameter(tags),
             });
         if (article is null) return ApiError.NotFound("article");
         if (article.Forbidden) return ApiError.Forbidden("article");

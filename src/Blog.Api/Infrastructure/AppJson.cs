@@ -13,7 +13,7 @@ using Microsoft.Extensions.Options;
 namespace Blog.Api.Infrastructure;
 
 /// <summary>Every type on the wire, serialized by generated code (no reflection under AOT).</summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, Converters = [typeof(UtcTimestampConverter)])]
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, NumberHandling = JsonNumberHandling.Strict, Converters = [typeof(UtcTimestampConverter)])]
 [JsonSerializable(typeof(ErrorBody))]
 [JsonSerializable(typeof(RegisterRequest))]
 [JsonSerializable(typeof(LoginRequest))]
@@ -35,6 +35,7 @@ public sealed partial class AppJson : JsonSerializerContext
     {
         json.SerializerOptions.TypeInfoResolverChain.Insert(0, Default);
         json.SerializerOptions.Converters.Add(new UtcTimestampConverter());
+        json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;  // numbers are numbers, in and out
         // Responses are JSON, never inlined into HTML: keep "can't" as written instead of
         // "can\u0027t", so clients that compare raw text see the contract's exact messages.
         json.SerializerOptions.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;

@@ -1,6 +1,7 @@
 using Npgsql;
 
 [module: Dapper.DapperAot]
+[module: Dapper.SqlSyntax(Dapper.SqlSyntax.PostgreSql)]
 
 namespace Blog.Api.Infrastructure;
 

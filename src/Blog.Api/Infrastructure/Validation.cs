@@ -88,6 +88,11 @@ public sealed class Validation
             var tag = raw?.Trim();
             if (string.IsNullOrEmpty(tag) || clean.Contains(tag, StringComparer.Ordinal)) continue;
             if (!Optional(field, tag, Limits.Tag)) return null;
+            if (tag.Any(char.IsControl))  // a tag is a word or two, never a line break or a tab
+            {
+                Add(field, "is invalid");
+                return null;
+            }
             clean.Add(tag);
         }
         if (clean.Count <= Limits.Tags) return [.. clean];

@@ -14,12 +14,8 @@ public static class TagEndpoints
     static async Task<Ok<TagsResponse>> List(NpgsqlDataSource db)
     {
         await using var connection = db.CreateConnection();
-        var tags = await connection.QueryAsync<string>("""
-            SELECT t.name
-            FROM article_tags at JOIN tags t ON t.id = at.tag_id
-            GROUP BY t.id
-            ORDER BY count(*) DESC, t.name
-            """);
+        // uses is kept by triggers (migration 0003).
+        var tags = await connection.QueryAsync<string>("SELECT name FROM tags WHERE uses > 0 ORDER BY uses DESC, name");
         return TypedResults.Ok(new TagsResponse([.. tags]));
     }
 }

@@ -20,11 +20,11 @@ public sealed record LoginUser([property: Required, EmailAddress] string? Email,
 public sealed record UpdateUserRequest([property: Required] UserChanges? User);
 [Description("Any of the fields; absent ones stay as they are. bio and image are cleared with null or \"\".")]
 public sealed record UserChanges(
-    [property: StringLength(Limits.Email), EmailAddress] OptionalString Email,
-    [property: StringLength(Limits.Username), RegularExpression(@"^[\p{L}\p{Nd}_.-]+$")] OptionalString Username,
-    [property: StringLength(Limits.PasswordMax, MinimumLength = Limits.PasswordMin)] OptionalString Password,
-    [property: StringLength(Limits.Bio)] OptionalString Bio,
-    [property: StringLength(Limits.Image), Url] OptionalString Image);
+    [property: StringLength(Limits.Email), EmailAddress] OptionalString Email = default,
+    [property: StringLength(Limits.Username), RegularExpression(@"^[\p{L}\p{Nd}_.-]+$")] OptionalString Username = default,
+    [property: StringLength(Limits.PasswordMax, MinimumLength = Limits.PasswordMin)] OptionalString Password = default,
+    [property: StringLength(Limits.Bio)] OptionalString Bio = default,
+    [property: StringLength(Limits.Image), Url] OptionalString Image = default);
 
 public sealed record UserResponse(User User);
 public sealed record User(string Email, string Token, string Username, string? Bio, string? Image);

@@ -22,6 +22,19 @@ public abstract class TagsTests(ApiFixture api) : ApiTests(api)
     }
 
     [Fact]
+    public async Task Retagging_moves_an_article_between_tags_in_the_ranking()
+    {
+        var author = await Register("author");
+        var first = (await CreateArticle(author, "One", "old", "shared")).GetProperty("slug").GetString();
+        await CreateArticle(author, "Two", "shared", "other");
+        await CreateArticle(author, "Three", "other");
+
+        await Put($"/api/articles/{first}", new { article = new { tagList = new[] { "other", "new" } } }, author.Token);
+
+        Assert.Equal(["other", "new", "shared"], (await Get("/api/tags"))["tags"].EnumerateArray().Select(t => t.GetString()));
+    }
+
+    [Fact]
     public async Task With_no_articles_the_tag_list_is_empty()
     {
         var reply = await Get("/api/tags");

@@ -1,5 +1,6 @@
 using Blog.Api.Articles;
 using Blog.Api.Comments;
+using Blog.Api.Compat;
 using Blog.Api.Infrastructure;
 using Blog.Api.Profiles;
 using Blog.Api.Tags;
@@ -52,6 +53,7 @@ app.MapProfiles();
 app.MapArticles();
 app.MapComments();
 app.MapTags();
+app.MapCompat();
 
 app.Run();
 return 0;

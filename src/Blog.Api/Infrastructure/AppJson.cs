@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using Blog.Api.Articles;
 using Blog.Api.Comments;
+using Blog.Api.Compat;
 using Blog.Api.Profiles;
 using Blog.Api.Tags;
 using Blog.Api.Users;
@@ -28,6 +29,14 @@ namespace Blog.Api.Infrastructure;
 [JsonSerializable(typeof(CommentResponse))]
 [JsonSerializable(typeof(CommentsResponse))]
 [JsonSerializable(typeof(TagsResponse))]
+[JsonSerializable(typeof(SignupRequest))]
+[JsonSerializable(typeof(SigninRequest))]
+[JsonSerializable(typeof(JwtResponse))]
+[JsonSerializable(typeof(CreateBlogRequest))]
+[JsonSerializable(typeof(UpdateBlogRequest))]
+[JsonSerializable(typeof(BlogIdResponse))]
+[JsonSerializable(typeof(BlogResponse))]
+[JsonSerializable(typeof(BlogsResponse))]
 public sealed partial class AppJson : JsonSerializerContext
 {
     /// <summary>The HTTP JSON options: this context, the timestamp format, readable text.</summary>

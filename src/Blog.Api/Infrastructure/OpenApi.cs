@@ -52,7 +52,8 @@ public static class OpenApi
                 {
                     "limit" => Integer(minimum: 1, maximum: Limits.PageSize, fallback: Limits.DefaultPageSize),
                     "offset" => Integer(minimum: 0, maximum: int.MaxValue, fallback: 0),
-                    "id" => Integer(minimum: 1, maximum: long.MaxValue, fallback: null),
+                    "id" when context.Description.RelativePath?.Contains("comments") == true => Integer(minimum: 1, maximum: long.MaxValue, fallback: null),
+                    "id" => new OpenApiSchema { Type = JsonSchemaType.String, Format = "uuid" },  // a v1 blog
                     _ => parameter.Schema,
                 };
             }

@@ -29,6 +29,12 @@ public abstract class OpenApiTests(ApiFixture api) : ApiTests(api)
         ("post", "/api/articles/{slug}/comments", [201, 401, 404, 422], true),
         ("delete", "/api/articles/{slug}/comments/{id}", [204, 401, 403, 404], true),
         ("get", "/api/tags", [200], false),
+        ("post", "/api/v1/user/signup", [200, 409, 422], false),
+        ("post", "/api/v1/user/signin", [200, 401, 422], false),
+        ("post", "/api/v1/blog", [200, 401, 422], true),
+        ("put", "/api/v1/blog", [200, 401, 403, 404, 422], true),
+        ("get", "/api/v1/blog/bulk", [200, 401, 422], true),
+        ("get", "/api/v1/blog/{id}", [200, 401, 404], true),
         ("get", "/health", [200], false),
         ("get", "/health/ready", [200, 503], false),
     ];
@@ -97,6 +103,12 @@ public abstract class OpenApiTests(ApiFixture api) : ApiTests(api)
         Assert.Equal(100, parameters["limit"].GetProperty("maximum").GetInt32());
         Assert.Equal(20, parameters["limit"].GetProperty("default").GetInt32());
         Assert.Equal(0, parameters["offset"].GetProperty("minimum").GetInt32());
+
+        var commentId = document.GetProperty("paths").GetProperty("/api/articles/{slug}/comments/{id}").GetProperty("delete").GetProperty("parameters")
+            .EnumerateArray().Single(p => p.GetProperty("name").GetString() == "id").GetProperty("schema");
+        Assert.Equal("integer", commentId.GetProperty("type").GetString());
+        var blogId = document.GetProperty("paths").GetProperty("/api/v1/blog/{id}").GetProperty("get").GetProperty("parameters")[0].GetProperty("schema");
+        Assert.Equal("uuid", blogId.GetProperty("format").GetString());
     }
 }
 

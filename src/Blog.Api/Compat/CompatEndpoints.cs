@@ -1,0 +1,227 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using System.Security.Claims;
+using System.Text;
+using Blog.Api.Articles;
+using Blog.Api.Infrastructure;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+
+namespace Blog.Api.Compat;
+
+public sealed record SignupRequest(
+    [property: Required, StringLength(Limits.Email), EmailAddress] string? Email,
+    [property: Required, StringLength(Limits.PasswordMax, MinimumLength = Limits.PasswordMin)] string? Password,
+    [property: StringLength(Limits.Name), Description("Display name; the username is derived from it (or from the email).")] string? Name = null);
+public sealed record SigninRequest([property: Required, EmailAddress] string? Email, [property: Required] string? Password);
+public sealed record JwtResponse(string Jwt);
+
+public sealed record CreateBlogRequest(
+    [property: Required, StringLength(Limits.Title)] string? Title,
+    [property: Required, StringLength(Limits.Body)] string? Content);
+public sealed record UpdateBlogRequest(
+    [property: Required, Description("The blog's id, as create answered it.")] string? Id,
+    [property: StringLength(Limits.Title)] OptionalString Title = default,
+    [property: StringLength(Limits.Body)] OptionalString Content = default);
+public sealed record BlogIdResponse(Guid Id);
+public sealed record BlogResponse(BlogPost Blog);
+public sealed record BlogsResponse(IReadOnlyList<BlogPost> Blogs);
+public sealed record BlogPost(Guid Id, string Title, string Content, BlogAuthor Author);
+public sealed record BlogAuthor(string Name);
+
+sealed record BlogRow(Guid Id, string Title, string Content, string AuthorName)
+{
+    public BlogPost ToBlog() => new(Id, Title, Content, new BlogAuthor(AuthorName));
+}
+
+/// <summary>
+/// The /api/v1 surface of the original Medium-clone front end, over the same users and
+/// articles as the Conduit API: a blog is an article (content = body) and its id is the
+/// article's public id; tokens are the same on both surfaces.
+/// </summary>
+public static class CompatEndpoints
+{
+    public static void MapCompat(this IEndpointRouteBuilder app)
+    {
+        var v1 = app.MapGroup("/api/v1").WithTags("v1");
+
+        v1.MapPost("/user/signup", Signup).WithName("V1Signup")
+            .WithSummary("Sign up; the answer's jwt works on both surfaces").ProducesErrors(409, 422);
+        v1.MapPost("/user/signin", Signin).WithName("V1Signin")
+            .WithSummary("Sign in with email and password").ProducesErrors(401, 422);
+        v1.MapPost("/blog", Create).WithName("V1CreateBlog")
+            .WithSummary("Publish a blog (a Conduit article)").RequireUser().ProducesErrors(422);
+        v1.MapPut("/blog", Update).WithName("V1UpdateBlog")
+            .WithSummary("Change a blog's title or content (its author only)").RequireUser().ProducesErrors(403, 404, 422);
+        v1.MapGet("/blog/bulk", List).WithName("V1ListBlogs")
+            .WithSummary("Blogs, newest first").RequireUser().ProducesErrors(422);
+        v1.MapGet("/blog/{id}", Get).WithName("V1GetBlog")
+            .WithSummary("One blog").RequireUser().ProducesErrors(404);
+    }
+
+    static async Task<Results<Ok<JwtResponse>, ApiError>> Signup(SignupRequest? request, NpgsqlDataSource db, Tokens tokens)
+    {
+        var (email, password, name) = (request?.Email?.Trim(), request?.Password, request?.Name?.Trim());
+        var check = new Validation();
+        check.Email("email", email);
+        check.Password("password", password);
+        check.Optional("name", name, Limits.Name);
+        if (check.Failed) return check.Error;
+
+        var hash = Passwords.Hash(password!);
+        var username = UsernameFor(name, email!);
+        await using var connection = db.CreateConnection();
+        // A taken email is the unique index's 409. A taken username gets a random suffix; two
+        // sign-ups racing for one new username make the loser insert nothing, and only then
+        // is there another round trip, with a fresh suffix.
+        for (var attempt = 0; ; attempt++)
+        {
+            var id = await connection.QuerySingleOrDefaultAsync<long?>("""
+                INSERT INTO users (username, email, password_hash, name)
+                VALUES (CASE WHEN @suffixed OR EXISTS (SELECT 1 FROM users WHERE lower(username) = lower(@username))
+                             THEN @username || '-' || @suffix ELSE @username END,
+                        @email, @hash, @name)
+                ON CONFLICT ((lower(username))) DO NOTHING
+                RETURNING id
+                """, new { username, suffixed = attempt > 0, suffix = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray(), 0, 3), email, hash, name = NullIfEmpty(name) });
+            if (id is { } userId) return TypedResults.Ok(new JwtResponse(tokens.Issue(userId)));
+            if (attempt == 2) return ApiError.Taken("username");
+        }
+    }
+
+    static async Task<Results<Ok<JwtResponse>, ApiError>> Signin(SigninRequest? request, NpgsqlDataSource db, Tokens tokens)
+    {
+        var (email, password) = (request?.Email?.Trim(), request?.Password);
+        var check = new Validation();
+        check.Required("email", email, Limits.Email);
+        check.Required("password", password, Limits.PasswordMax);
+        if (check.Failed) return check.Error;
+
+        await using var connection = db.CreateConnection();
+        var user = await connection.QuerySingleOrDefaultAsync<Credentials>(
+            "SELECT id, password_hash AS passwordhash FROM users WHERE lower(email) = lower(@email)", new { email });
+        if (!Passwords.Verify(user?.PasswordHash, password!)) return ApiError.BadCredentials;
+        return TypedResults.Ok(new JwtResponse(tokens.Issue(user!.Id)));
+    }
+
+    static async Task<Results<Ok<BlogIdResponse>, ApiError>> Create(CreateBlogRequest? request, ClaimsPrincipal principal, NpgsqlDataSource db)
+    {
+        var check = new Validation();
+        check.Required("title", request?.Title, Limits.Title);
+        check.Required("content", request?.Content, Limits.Body);
+        if (check.Failed) return check.Error;
+
+        await using var connection = db.CreateConnection();
+        var id = await connection.QuerySingleAsync<Guid>("""
+            INSERT INTO articles (id, slug, title, description, body, author_id)
+            SELECT id, @slug || '-' || id, @title, @description, @content, @me
+            FROM (SELECT nextval(pg_get_serial_sequence('articles', 'id')) AS id) AS next
+            RETURNING public_id
+            """,
+            new { slug = Slugs.BaseFor(request!.Title!), title = request.Title, description = DescriptionOf(request.Content!), content = request.Content, me = principal.Id() });
+        return TypedResults.Ok(new BlogIdResponse(id));
+    }
+
+    static async Task<Results<Ok<BlogIdResponse>, ApiError>> Update(UpdateBlogRequest? request, ClaimsPrincipal principal, NpgsqlDataSource db)
+    {
+        var check = new Validation();
+        Guid id = default;
+        if (check.Required("id", request?.Id, 100) && !Guid.TryParse(request!.Id, out id)) check.Add("id", "is invalid");
+        if (request?.Title.IsSet == true) check.Required("title", request.Title.Value, Limits.Title);
+        if (request?.Content.IsSet == true) check.Required("content", request.Content.Value, Limits.Body);
+        if (check.Failed) return check.Error;
+
+        await using var connection = db.CreateConnection();
+        var mine = await connection.QuerySingleOrDefaultAsync<bool?>("""
+            WITH target AS (
+                SELECT id, author_id FROM articles WHERE public_id = @id
+            ), updated AS (
+                UPDATE articles a SET
+                    title       = coalesce(@title, a.title),
+                    slug        = CASE WHEN @title IS NULL THEN a.slug ELSE @newSlug || '-' || a.id END,
+                    body        = coalesce(@content, a.body),
+                    description = coalesce(@description, a.description),
+                    updated_at  = now()
+                FROM target
+                WHERE a.id = target.id AND target.author_id = @me
+            )
+            SELECT author_id = @me FROM target
+            """,
+            new
+            {
+                id,
+                me = principal.Id(),
+                title = request!.Title.Value,
+                newSlug = request.Title.Value is { } title ? Slugs.BaseFor(title) : null,
+                content = request.Content.Value,
+                description = request.Content.Value is { } content ? DescriptionOf(content) : null,
+            });
+        return mine switch
+        {
+            null => ApiError.NotFound("blog"),
+            false => ApiError.Forbidden("blog"),
+            true => TypedResults.Ok(new BlogIdResponse(id)),
+        };
+    }
+
+    static async Task<Results<Ok<BlogsResponse>, ApiError>> List(string? limit, string? offset, NpgsqlDataSource db)
+    {
+        var check = new Validation();
+        var page = Paging.From(check, limit, offset);
+        if (check.Failed) return check.Error;
+
+        await using var connection = db.CreateConnection();
+        var rows = await connection.QueryAsync<BlogRow>("""
+            SELECT a.public_id AS id, a.title, a.body AS content, coalesce(u.name, u.username) AS authorname
+            FROM articles a JOIN users u ON u.id = a.author_id
+            ORDER BY a.id DESC
+            LIMIT @limit OFFSET @offset
+            """, new { page.Limit, page.Offset });
+        return TypedResults.Ok(new BlogsResponse([.. rows.Select(r => r.ToBlog())]));
+    }
+
+    static async Task<Results<Ok<BlogResponse>, ApiError>> Get(string id, NpgsqlDataSource db)
+    {
+        if (!Guid.TryParse(id, out var publicId)) return ApiError.NotFound("blog");  // names no blog
+        await using var connection = db.CreateConnection();
+        var blog = await connection.QuerySingleOrDefaultAsync<BlogRow>("""
+            SELECT a.public_id AS id, a.title, a.body AS content, coalesce(u.name, u.username) AS authorname
+            FROM articles a JOIN users u ON u.id = a.author_id
+            WHERE a.public_id = @publicId
+            """, new { publicId });
+        return blog is null ? ApiError.NotFound("blog") : TypedResults.Ok(new BlogResponse(blog.ToBlog()));
+    }
+
+    /// <summary>
+    /// A username for a v1 sign-up, which names no username: from the display name, else the
+    /// email's local part, reduced to what usernames allow ("Ada Lovelace" → "ada-lovelace").
+    /// </summary>
+    internal static string UsernameFor(string? name, string email)
+    {
+        var source = string.IsNullOrWhiteSpace(name) ? email[..email.IndexOf('@')] : name;
+        var username = new StringBuilder();
+        foreach (var c in source.Trim().ToLowerInvariant())
+        {
+            if (char.IsLetterOrDigit(c) || c is '_' or '.') username.Append(c);
+            else if (username.Length > 0 && username[^1] != '-') username.Append('-');
+            if (username.Length >= Limits.Username - 7) break;  // room for a "-xxxxxx" suffix
+        }
+        var result = username.ToString().Trim('-', '.');
+        return result.Length == 0 ? "writer" : result;
+    }
+
+    /// <summary>A Conduit description for v1 content, which has none: its opening words.</summary>
+    internal static string DescriptionOf(string content)
+    {
+        var words = string.Join(' ', content.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        var length = 160;
+        if (words.Length <= length) return words;
+        if (char.IsHighSurrogate(words[length - 1])) length--;  // never cut a character in half
+        return words[..length].TrimEnd() + "…";
+    }
+
+    static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+}
+
+sealed record Credentials(long Id, string PasswordHash);

@@ -12,15 +12,26 @@ pg_bindir() {
 
 ensure_postgres() {
   if [ -n "$(pg_bindir)" ]; then return; fi
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "Installing PostgreSQL (apt-get install postgresql)..."
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-  fi
+  apt_install postgresql
   if [ -z "$(pg_bindir)" ]; then
     echo "PostgreSQL server binaries not found. Install them (Debian/Ubuntu: apt-get install postgresql, macOS: brew install postgresql) or set DATABASE_URL." >&2
     exit 1
   fi
+}
+
+# apt_install PACKAGE...: install Debian packages when running as root on apt (fresh CI machines).
+apt_install() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing $* (apt-get install)..."
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  fi
+}
+
+pgbouncer_bin() {
+  for candidate in /usr/sbin/pgbouncer /usr/bin/pgbouncer "$(command -v pgbouncer 2>/dev/null)"; do
+    [ -x "$candidate" ] && { echo "$candidate"; return; }
+  done
 }
 
 # as_pg CMD...: run a server binary as the cluster's owner.

@@ -13,12 +13,7 @@ var builder = WebApplication.CreateSlimBuilder(args);
 // Sub-commands of the same binary: `Blog.Api migrate` (Fly's release_command) and `Blog.Api seed`.
 if (args is [var command, ..] && !command.StartsWith('-')) return await Commands.RunAsync(command, Settings.From(builder.Configuration, builder.Environment));
 
-builder.WebHost.ConfigureKestrel((context, kestrel) =>
-{
-    kestrel.ListenAnyIP(Settings.From(context.Configuration, context.HostingEnvironment).Port);
-    kestrel.Limits.MaxRequestBodySize = Limits.RequestBody;
-    kestrel.AddServerHeader = false;
-});
+builder.ConfigureHosting();
 builder.Services.ConfigureHttpJsonOptions(AppJson.Configure);
 builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);  // → ErrorHandling
 
@@ -28,22 +23,26 @@ builder.Services.AddSingleton(services => new Tokens(services.GetRequiredService
 builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
 builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<Tokens>((options, tokens) => tokens.Configure(options));
 builder.Services.AddAuthorization();
+builder.Services.AddEdgeCache();
 builder.Services.AddHealth();
 builder.Services.AddApiDocument();
 
 var app = builder.Build();
 
 // Fail fast: a deployment with missing or bad configuration stops here, naming the variable.
-if (app.Services.GetRequiredService<Settings>().Problems is { Count: > 0 } problems)
+var settings = app.Services.GetRequiredService<Settings>();
+if (settings.Problems.Count > 0)
 {
-    foreach (var problem in problems) Console.Error.WriteLine(problem);
+    foreach (var problem in settings.Problems) Console.Error.WriteLine(problem);
     return 1;
 }
 
 app.UseApiErrors();
+app.UseCors();
 app.UseAuthentication();
 app.RejectInvalidTokens();
 app.UseAuthorization();
+app.UseEdgeCache(settings);
 
 app.MapHealth();
 app.MapOpenApi();

@@ -12,11 +12,11 @@ public static class ArticleEndpoints
     {
         var articles = app.MapGroup("/api/articles").WithTags("Articles");
 
-        articles.MapGet("", ArticleLists.List).WithName("ListArticles")
+        articles.MapGet("", ArticleLists.List).WithName("ListArticles").CachedForAnonymous()
             .WithSummary("Articles, newest first, filtered by tag, author or favoriting user").ProducesErrors(401, 422);
         articles.MapGet("/feed", ArticleLists.Feed).WithName("Feed")
             .WithSummary("Articles by the users the caller follows, newest first").RequireUser().ProducesErrors(422);
-        articles.MapGet("/{slug}", Get).WithName("GetArticle")
+        articles.MapGet("/{slug}", Get).WithName("GetArticle").CachedForAnonymous()
             .WithSummary("One article, with its body").ProducesErrors(401, 404);
         articles.MapPost("", Create).WithName("CreateArticle")
             .WithSummary("Publish an article").RequireUser().ProducesErrors(422);

@@ -27,7 +27,7 @@ public static class CommentEndpoints
     {
         var comments = app.MapGroup("/api/articles/{slug}/comments").WithTags("Comments");
 
-        comments.MapGet("", List).WithName("ListComments")
+        comments.MapGet("", List).WithName("ListComments").CachedForAnonymous()
             .WithSummary("An article's comments, oldest first").ProducesErrors(401, 404);
         comments.MapPost("", Add).WithName("AddComment")
             .WithSummary("Comment on an article").RequireUser().ProducesErrors(404, 422);

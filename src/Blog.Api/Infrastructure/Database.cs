@@ -22,6 +22,9 @@ public static class Database
             // Server-side prepared statements would outlive the transaction on a pooled
             // endpoint; 0 is Npgsql's default, stated here because it matters.
             MaxAutoPrepare = 0,
+            // Kerberos is not used; probing for it loads libgssapi at the first connection
+            // (absent in the image) and wastes part of every cold start.
+            GssEncryptionMode = GssEncryptionMode.Disable,
         };
         if (settings.Timeout == 15) settings.Timeout = 5;                // Npgsql default → fail faster
         if (settings.CommandTimeout == 30) settings.CommandTimeout = 15;

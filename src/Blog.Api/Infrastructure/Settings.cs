@@ -6,7 +6,14 @@ namespace Blog.Api.Infrastructure;
 /// The service's configuration (environment variables or any ASP.NET Core source), checked
 /// once at start so a bad deployment stops at once with a message naming the variable.
 /// </summary>
-public sealed record Settings(string DatabaseUrl, string JwtSecret, int Port, IReadOnlyList<string> Problems)
+public sealed record Settings(
+    string DatabaseUrl,
+    string JwtSecret,
+    int Port,
+    IReadOnlyList<string>? CorsOrigins,
+    int CacheSeconds,
+    TimeSpan ShutdownTimeout,
+    IReadOnlyList<string> Problems)
 {
     const string DevelopmentDatabase = "postgres://postgres@127.0.0.1:5432/blog";
     const string DevelopmentSecret = "development-only-secret-never-use-in-production";
@@ -33,12 +40,22 @@ public sealed record Settings(string DatabaseUrl, string JwtSecret, int Port, IR
         else if (string.IsNullOrEmpty(secret)) problems.Add("JWT_SECRET is not set: give a random secret of at least 32 bytes (e.g. `openssl rand -base64 48`).");
         else if (Encoding.UTF8.GetByteCount(secret) < Tokens.MinSecretBytes) problems.Add($"JWT_SECRET is too short: it needs at least {Tokens.MinSecretBytes} bytes.");
 
-        var port = 8080;
-        if (config["PORT"] is { Length: > 0 } portText && !(int.TryParse(portText, out port) && port is > 0 and < 65536))
-        {
-            problems.Add($"PORT is invalid: '{portText}' is not a TCP port.");
-        }
+        var port = Number(config, "PORT", 8080, 1, 65535, problems);
+        var cacheSeconds = Number(config, "CACHE_SECONDS", 0, 0, 86_400, problems);
+        var shutdownSeconds = Number(config, "SHUTDOWN_TIMEOUT_SECONDS", 10, 1, 300, problems);
 
-        return new Settings(databaseUrl ?? "", secret ?? "", port, problems);
+        // Comma-separated origins; unset (or "*") allows any origin, as the seed service did.
+        var origins = config["CORS_ORIGINS"]?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (origins is [] or ["*"]) origins = null;
+
+        return new Settings(databaseUrl ?? "", secret ?? "", port, origins, cacheSeconds, TimeSpan.FromSeconds(shutdownSeconds), problems);
+    }
+
+    static int Number(IConfiguration config, string name, int fallback, int min, int max, List<string> problems)
+    {
+        if (config[name] is not { Length: > 0 } text) return fallback;
+        if (int.TryParse(text, out var value) && value >= min && value <= max) return value;
+        problems.Add($"{name} is invalid: '{text}' is not a whole number from {min} to {max}.");
+        return fallback;
     }
 }

@@ -1,3 +1,4 @@
+using Blog.Api.Infrastructure;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
@@ -9,7 +10,7 @@ public sealed record TagsResponse(IReadOnlyList<string> Tags);
 public static class TagEndpoints
 {
     public static void MapTags(this IEndpointRouteBuilder app) =>
-        app.MapGet("/api/tags", List).WithTags("Tags").WithName("ListTags").WithSummary("Tags in use, most used first");
+        app.MapGet("/api/tags", List).WithTags("Tags").WithName("ListTags").CachedForAnonymous().WithSummary("Tags in use, most used first");
 
     static async Task<Ok<TagsResponse>> List(NpgsqlDataSource db)
     {

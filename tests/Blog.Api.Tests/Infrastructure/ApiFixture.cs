@@ -12,7 +12,11 @@ public abstract class ApiFixture : IAsyncLifetime
 {
     public const string JwtSecret = "test-secret-that-is-long-enough-for-hs256-0123456789";
 
+    /// <summary>The test database, reached directly.</summary>
     public string ConnectionString { get; private set; } = "";
+
+    /// <summary>How the service reaches it (through PgBouncer in the PgBouncer run).</summary>
+    public string ServiceConnectionString { get; private set; } = "";
     public string DatabaseName { get; private set; } = "";
     public HttpClient Client { get; protected set; } = null!;
 
@@ -24,18 +28,30 @@ public abstract class ApiFixture : IAsyncLifetime
 
     public abstract string Kind { get; }
 
-    public Dictionary<string, string?> Environment => new()
+    public Dictionary<string, string?> Environment
     {
-        ["DATABASE_URL"] = ConnectionString,
-        ["JWT_SECRET"] = JwtSecret,
-        ["ASPNETCORE_ENVIRONMENT"] = "Production",
-        ["Logging__LogLevel__Default"] = "Warning",
-    };
+        get
+        {
+            var environment = new Dictionary<string, string?>
+            {
+                ["DATABASE_URL"] = ServiceConnectionString,
+                ["JWT_SECRET"] = JwtSecret,
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                ["Logging__LogLevel__Default"] = "Warning",
+            };
+            foreach (var (name, value) in ExtraSettings) environment[name] = value;
+            return environment;
+        }
+    }
+
+    /// <summary>Settings a variant of the fixture adds (e.g. the edge cache switched on).</summary>
+    protected virtual IReadOnlyDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>();
 
     public async Task InitializeAsync()
     {
         var server = await PostgresServer.Instance;
         (ConnectionString, DatabaseName) = await server.CreateDatabaseAsync(GetType().Name);
+        ServiceConnectionString = server.ServiceConnectionString(ConnectionString);
         Db = NpgsqlDataSource.Create(ConnectionString);
         await StartAsync();
     }
@@ -50,7 +66,7 @@ public abstract class ApiFixture : IAsyncLifetime
     }
 }
 
-public sealed class InProcessApi : ApiFixture
+public class InProcessApi : ApiFixture
 {
     WebApplicationFactory<Program>? factory;
 
@@ -75,7 +91,7 @@ public sealed class InProcessApi : ApiFixture
     }
 }
 
-public sealed class BinaryApi : ApiFixture
+public class BinaryApi : ApiFixture
 {
     public ServiceProcess? Process { get; private set; }
 

@@ -15,6 +15,9 @@ public sealed class PostgresServer
 {
     public const string UrlVariable = "BLOG_TEST_DATABASE_URL";
 
+    /// <summary>Set to 1 to put a real PgBouncer (transaction mode) between the service and PostgreSQL.</summary>
+    public const string PgBouncerVariable = "BLOG_TEST_PGBOUNCER";
+
     static readonly Lazy<Task<PostgresServer>> Shared = new(StartAsync);
     public static Task<PostgresServer> Instance => Shared.Value;
 
@@ -22,11 +25,22 @@ public sealed class PostgresServer
     readonly string template = $"blog_template_{Environment.ProcessId}";
     readonly SemaphoreSlim copying = new(1, 1);
 
+    PgBouncer? pgBouncer;
+
     PostgresServer(string adminConnectionString, string source)
     {
         admin = adminConnectionString;
         Source = source;
     }
+
+    /// <summary>
+    /// How the service under test reaches a database: directly, or through PgBouncer in
+    /// transaction mode when BLOG_TEST_PGBOUNCER=1. Tests check results directly.
+    /// </summary>
+    public string ServiceConnectionString(string directConnectionString) =>
+        pgBouncer is null ? directConnectionString : pgBouncer.Route(directConnectionString);
+
+    public PgBouncer? PgBouncer => pgBouncer;
 
     /// <summary>Where the server came from: environment, testcontainers or local cluster.</summary>
     public string Source { get; }
@@ -75,6 +89,8 @@ public sealed class PostgresServer
             var cluster = await LocalCluster.StartAsync();
             server = new PostgresServer(cluster.ConnectionString, $"local cluster ({cluster.Directory})");
         }
+
+        if (Environment.GetEnvironmentVariable(PgBouncerVariable) == "1") server.pgBouncer = await PgBouncer.StartAsync(server.admin);
 
         await ExecuteAsync(server.admin, $"""DROP DATABASE IF EXISTS "{server.template}" """);
         await ExecuteAsync(server.admin, $"""CREATE DATABASE "{server.template}" """);
@@ -181,5 +197,55 @@ public sealed class LocalCluster
         return debian ?? (Environment.GetEnvironmentVariable("PATH") ?? "")
             .Split(':', StringSplitOptions.RemoveEmptyEntries)
             .FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")) && File.Exists(Path.Combine(d, "pg_ctl")));
+    }
+}
+
+/// <summary>
+/// A real PgBouncer in transaction mode, the way Neon's pooled endpoint runs, in front of the
+/// test server. Any database name is passed through to the server.
+/// </summary>
+public sealed class PgBouncer
+{
+    readonly int port;
+
+    PgBouncer(int port) => this.port = port;
+
+    public int Port => port;
+
+    public string Route(string directConnectionString) =>
+        new Npgsql.NpgsqlConnectionStringBuilder(directConnectionString) { Host = "127.0.0.1", Port = port }.ConnectionString;
+
+    public static async Task<PgBouncer> StartAsync(string adminConnectionString)
+    {
+        var binary = new[] { "/usr/sbin/pgbouncer", "/usr/bin/pgbouncer", "/opt/homebrew/bin/pgbouncer", "/usr/local/bin/pgbouncer" }.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("pgbouncer is not installed (scripts/test installs it: apt-get install -y pgbouncer).");
+        var server = new Npgsql.NpgsqlConnectionStringBuilder(adminConnectionString);
+        var directory = Directory.CreateTempSubdirectory("blog-pgbouncer-").FullName;
+        var port = Processes.FreePort();
+        var config = Path.Combine(directory, "pgbouncer.ini");
+        await File.WriteAllTextAsync(Path.Combine(directory, "userlist.txt"), $"\"{server.Username}\" \"\"\n");
+        await File.WriteAllTextAsync(config, $"""
+            [databases]
+            * = host={server.Host} port={server.Port}
+            [pgbouncer]
+            listen_addr = 127.0.0.1
+            listen_port = {port}
+            unix_socket_dir =
+            auth_type = trust
+            auth_file = {directory}/userlist.txt
+            pool_mode = transaction
+            admin_users = {server.Username}
+            max_client_conn = 2000
+            default_pool_size = 40
+            ignore_startup_parameters = extra_float_digits
+            pidfile = {directory}/pgbouncer.pid
+            logfile = {directory}/pgbouncer.log
+            """);
+        if (Processes.IsRoot) await Processes.RunAsync("chown", "-R", "postgres:postgres", directory);
+        // pgbouncer refuses to run as root; -d daemonizes, and the watchdog stops it with the run.
+        await Processes.RunAsync(Processes.IsRoot ? ["runuser", "-u", "postgres", "--", binary, "-d", config] : [binary, "-d", config]);
+        var script = $"exec </dev/null >/dev/null 2>&1; while kill -0 {Environment.ProcessId} 2>/dev/null; do sleep 0.5; done; kill $(cat {directory}/pgbouncer.pid); rm -rf '{directory}'";
+        Process.Start(new ProcessStartInfo("setsid", ["sh", "-c", script]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true })!.Dispose();
+        return new PgBouncer(port);
     }
 }

@@ -54,6 +54,24 @@ public abstract class OperationsTests(ApiFixture api) : ApiTests(api)
     }
 
     [Fact]
+    public async Task By_default_any_origin_may_call_with_the_methods_and_headers_front_ends_use()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Options, "/api/articles/some-slug");
+        request.Headers.Add("Origin", "https://any.example.com");
+        request.Headers.Add("Access-Control-Request-Method", "PUT");
+        request.Headers.Add("Access-Control-Request-Headers", "authorization,content-type");
+
+        var reply = (await Send(request)).Is(HttpStatusCode.NoContent);
+
+        Assert.Equal("*", reply.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        var methods = string.Join(",", reply.Headers.GetValues("Access-Control-Allow-Methods"));
+        foreach (var method in new[] { "GET", "POST", "PUT", "DELETE", "OPTIONS" }) Assert.Contains(method, methods);
+        var headers = string.Join(",", reply.Headers.GetValues("Access-Control-Allow-Headers")).ToLowerInvariant();
+        Assert.Contains("authorization", headers);
+        Assert.Contains("content-type", headers);
+    }
+
+    [Fact]
     public async Task Unknown_routes_and_methods_answer_in_the_error_shape()
     {
         (await Get("/api/nothing-here")).IsError(404, "path", "not found");

@@ -1,0 +1,77 @@
+using Blog.Api.Tests.Infrastructure;
+using Tomlyn;
+using Tomlyn.Model;
+
+namespace Blog.Api.Tests.Deployment;
+
+/// <summary>The Containerfile and fly.toml say what the deployment needs.</summary>
+public sealed class DeploymentFilesTests
+{
+    static string Read(string file) => File.ReadAllText(Path.Combine(ServiceProcess.RepositoryRoot, file));
+
+    /// <summary>The Containerfile's stages, each a list of (instruction, arguments).</summary>
+    static List<(string From, List<(string Instruction, string Arguments)> Lines)> Stages()
+    {
+        var stages = new List<(string, List<(string, string)>)>();
+        var logical = Read("Containerfile").Replace("\\\n", " ").Split('\n')
+            .Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'));
+        foreach (var line in logical)
+        {
+            var space = line.IndexOf(' ');
+            var (instruction, arguments) = (line[..space].ToUpperInvariant(), line[(space + 1)..].Trim());
+            if (instruction == "FROM") stages.Add((arguments, []));
+            else stages[^1].Item2.Add((instruction, arguments));
+        }
+        return stages;
+    }
+
+    [Fact]
+    public void The_Containerfile_builds_in_one_stage_and_runs_a_bare_non_root_stage()
+    {
+        var stages = Stages();
+        Assert.True(stages.Count >= 2, "multi-stage");
+
+        var build = stages[0];
+        Assert.StartsWith("mcr.microsoft.com/dotnet/sdk:10.0", build.From);
+        Assert.Contains(build.Lines, l => l.Instruction == "RUN" && l.Arguments.Contains("dotnet publish"));
+        Assert.Contains(build.Lines, l => l.Instruction == "RUN" && l.Arguments.Contains("scripts/image-tree"));
+
+        var final = stages[^1];
+        Assert.Equal("scratch AS final", final.From);
+        Assert.Contains(final.Lines, l => l.Instruction == "COPY" && l.Arguments.StartsWith("--from=build /rootfs", StringComparison.Ordinal));
+        var user = Assert.Single(final.Lines, l => l.Instruction == "USER").Arguments;
+        Assert.DoesNotMatch("^(root|0)(:|$)", user);
+        Assert.Equal("8080", Assert.Single(final.Lines, l => l.Instruction == "EXPOSE").Arguments);
+        Assert.Equal("[\"/app/Blog.Api\"]", Assert.Single(final.Lines, l => l.Instruction == "ENTRYPOINT").Arguments);
+    }
+
+    [Fact]
+    public void Fly_runs_small_machines_near_the_database_with_checks_and_migrations()
+    {
+        var fly = TomlSerializer.Deserialize<TomlTable>(Read("fly.toml"))!;
+
+        Assert.Equal("blog-api", fly["app"]);
+        Assert.False(string.IsNullOrEmpty(fly["primary_region"] as string));
+        Assert.Equal("Containerfile", ((TomlTable)fly["build"])["dockerfile"]);
+        Assert.Equal("/app/Blog.Api migrate", ((TomlTable)fly["deploy"])["release_command"]);
+
+        var http = (TomlTable)fly["http_service"];
+        Assert.Equal(8080L, http["internal_port"]);
+        Assert.Equal(true, http["force_https"]);
+        Assert.Equal("stop", http["auto_stop_machines"]);
+        Assert.Equal(true, http["auto_start_machines"]);
+        Assert.True((long)http["min_machines_running"] >= 1);
+        var concurrency = (TomlTable)http["concurrency"];
+        Assert.Equal("requests", concurrency["type"]);
+        Assert.True((long)concurrency["soft_limit"] < (long)concurrency["hard_limit"]);
+        var checks = ((TomlTableArray)http["checks"]).Select(c => c["path"]).ToArray();
+        Assert.Contains("/health", checks);
+        Assert.Contains("/health/ready", checks);
+
+        var vm = ((TomlTableArray)fly["vm"])[0];
+        Assert.Equal("256mb", vm["memory"]);
+        // Fly must wait longer than the service drains requests on SIGTERM.
+        var drain = long.Parse((string)((TomlTable)fly["env"])["SHUTDOWN_TIMEOUT_SECONDS"]);
+        Assert.True((long)fly["kill_timeout"] > drain);
+    }
+}

@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Blog.Api.Tests.Infrastructure;
+using Npgsql;
+
+namespace Blog.Api.Tests.Hosting;
+
+/// <summary>How the binary behaves as a process: configuration, logs, shutdown.</summary>
+public sealed class ProcessTests
+{
+    static async Task<Dictionary<string, string?>> EnvironmentAsync()
+    {
+        var (connectionString, _) = await (await PostgresServer.Instance).CreateDatabaseAsync("process");
+        return new Dictionary<string, string?>
+        {
+            ["DATABASE_URL"] = connectionString,
+            ["JWT_SECRET"] = ApiFixture.JwtSecret,
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["PORT"] = Processes.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+    }
+
+    [Theory]
+    [InlineData("JWT_SECRET", null, "JWT_SECRET is not set")]
+    [InlineData("JWT_SECRET", "too-short", "JWT_SECRET is too short")]
+    [InlineData("DATABASE_URL", null, "DATABASE_URL is not set")]
+    [InlineData("DATABASE_URL", "postgres://host/db?sslmode=maybe", "DATABASE_URL is invalid")]
+    [InlineData("PORT", "http", "PORT is invalid")]
+    public async Task Bad_configuration_stops_start_up_within_a_second_naming_the_variable(string variable, string? value, string message)
+    {
+        var environment = await EnvironmentAsync();
+        if (value is null) environment.Remove(variable);
+        else environment[variable] = value;
+
+        var clock = Stopwatch.StartNew();
+        await using var service = ServiceProcess.Start(environment);
+        await service.WaitForExitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"took {clock.ElapsedMilliseconds} ms");
+        Assert.NotEqual(0, service.ExitCode);
+        Assert.Contains(service.Output, line => line.Contains(message, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_postgres_URL_works_as_DATABASE_URL()
+    {
+        var environment = await EnvironmentAsync();
+        var keywords = new NpgsqlConnectionStringBuilder(environment["DATABASE_URL"]);
+        environment["DATABASE_URL"] = $"postgres://{keywords.Username}:unused-password@{keywords.Host}:{keywords.Port}/{keywords.Database}?sslmode=disable&application_name=blog-test";
+        await using var service = ServiceProcess.Start(environment);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{environment["PORT"]}") };
+        await BinaryApi.WaitUntilHealthy(service, client);
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/articles")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Logs_are_one_JSON_object_per_line_and_carry_no_secrets()
+    {
+        var environment = await EnvironmentAsync();
+        var keywords = new NpgsqlConnectionStringBuilder(environment["DATABASE_URL"]);
+        const string databasePassword = "database-password-never-logged";
+        environment["DATABASE_URL"] = $"postgres://{keywords.Username}:{databasePassword}@{keywords.Host}:{keywords.Port}/{keywords.Database}";
+        environment["Logging__LogLevel__Default"] = "Debug";
+        await using var service = ServiceProcess.Start(environment);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{environment["PORT"]}") };
+        await BinaryApi.WaitUntilHealthy(service, client);
+
+        const string password = "user-password-never-logged";
+        var registered = await client.PostAsJsonAsync("/api/users", new { user = new { username = "logger", email = "logger@example.com", password } });
+        var token = (await registered.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("user").GetProperty("token").GetString()!;
+        await client.PostAsJsonAsync("/api/users/login", new { user = new { email = "logger@example.com", password = password + "x" } });
+        using (var request = new HttpRequestMessage(HttpMethod.Get, "/api/user")) { request.Headers.Add("Authorization", "Token " + token); await client.SendAsync(request); }
+        using (var request = new HttpRequestMessage(HttpMethod.Get, "/api/user")) { request.Headers.Add("Authorization", "Token " + token + "tampered"); await client.SendAsync(request); }
+        await client.GetAsync("/no/such/route");
+        await service.TerminateAsync();
+        await service.WaitForExitAsync(TimeSpan.FromSeconds(15));
+
+        var lines = service.Output.Where(l => l.Length > 0).ToArray();
+        Assert.NotEmpty(lines);
+        foreach (var line in lines)
+        {
+            using var entry = JsonDocument.Parse(line);  // throws on anything but one JSON object
+            Assert.Equal(JsonValueKind.Object, entry.RootElement.ValueKind);
+            Assert.True(entry.RootElement.TryGetProperty("LogLevel", out _), line);
+            foreach (var secret in new[] { databasePassword, password, ApiFixture.JwtSecret, token })
+            {
+                Assert.DoesNotContain(secret, line);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task SIGTERM_lets_in_flight_requests_finish_refuses_new_ones_and_exits_0()
+    {
+        var environment = await EnvironmentAsync();
+        await using var service = ServiceProcess.Start(environment);
+        var address = new Uri($"http://127.0.0.1:{environment["PORT"]}");
+        using var client = new HttpClient { BaseAddress = address };
+        await BinaryApi.WaitUntilHealthy(service, client);
+        var registered = await client.PostAsJsonAsync("/api/users", new { user = new { username = "slow", email = "slow@example.com", password = "long enough" } });
+        var token = (await registered.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("user").GetProperty("token").GetString()!;
+
+        // Hold the user's row so the update below waits inside the service.
+        await using var blocker = new NpgsqlConnection(environment["DATABASE_URL"]);
+        await blocker.OpenAsync();
+        await using var tx = await blocker.BeginTransactionAsync();
+        await using (var lockRow = new NpgsqlCommand("SELECT 1 FROM users WHERE username = 'slow' FOR UPDATE", blocker, tx)) await lockRow.ExecuteNonQueryAsync();
+        using var update = new HttpRequestMessage(HttpMethod.Put, "/api/user") { Content = JsonContent.Create(new { user = new { bio = "finished" } }) };
+        update.Headers.Add("Authorization", "Token " + token);
+        var inFlight = client.SendAsync(update);
+        await Task.Delay(300);
+        Assert.False(inFlight.IsCompleted, "the update should be waiting on the row lock");
+
+        await service.TerminateAsync();
+        await Task.Delay(500);
+        using var fresh = new HttpClient { BaseAddress = address };
+        await Assert.ThrowsAsync<HttpRequestException>(() => fresh.GetAsync("/health"));
+        Assert.False(service.HasExited, "the process waits for the in-flight request");
+
+        await tx.RollbackAsync();
+        using var response = await inFlight;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await service.WaitForExitAsync(TimeSpan.FromSeconds(15));
+        Assert.Equal(0, service.ExitCode);
+    }
+}

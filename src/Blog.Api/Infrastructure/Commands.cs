@@ -19,7 +19,9 @@ public static class Commands
             return 1;
         }
 
-        await using var db = Database.CreateDataSource(settings.DatabaseUrl);
+        // Migrations take their lock on a direct connection when one is given (Neon's non-pooled
+        // host); the lock is transaction-scoped, so a pooled endpoint would work as well.
+        await using var db = Database.CreateDataSource(command == "migrate" && settings.DirectDatabaseUrl is { } direct ? direct : settings.DatabaseUrl);
         try
         {
             if (command == "migrate")

@@ -8,6 +8,7 @@ namespace Blog.Api.Infrastructure;
 /// </summary>
 public sealed record Settings(
     string DatabaseUrl,
+    string? DirectDatabaseUrl,
     string JwtSecret,
     int Port,
     IReadOnlyList<string>? CorsOrigins,
@@ -35,6 +36,13 @@ public sealed record Settings(
             catch (Exception e) when (e is FormatException or ArgumentException) { problems.Add($"DATABASE_URL is invalid: {e.Message}"); }
         }
 
+        var direct = config["DIRECT_DATABASE_URL"] is { Length: > 0 } directUrl ? directUrl : null;
+        if (direct is not null)
+        {
+            try { Database.ToConnectionString(direct); }
+            catch (Exception e) when (e is FormatException or ArgumentException) { problems.Add($"DIRECT_DATABASE_URL is invalid: {e.Message}"); }
+        }
+
         var secret = config["JWT_SECRET"];
         if (string.IsNullOrEmpty(secret) && development) secret = DevelopmentSecret;
         else if (string.IsNullOrEmpty(secret)) problems.Add("JWT_SECRET is not set: give a random secret of at least 32 bytes (e.g. `openssl rand -base64 48`).");
@@ -48,7 +56,7 @@ public sealed record Settings(
         var origins = config["CORS_ORIGINS"]?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (origins is [] or ["*"]) origins = null;
 
-        return new Settings(databaseUrl ?? "", secret ?? "", port, origins, cacheSeconds, TimeSpan.FromSeconds(shutdownSeconds), problems);
+        return new Settings(databaseUrl ?? "", direct, secret ?? "", port, origins, cacheSeconds, TimeSpan.FromSeconds(shutdownSeconds), problems);
     }
 
     static int Number(IConfiguration config, string name, int fallback, int min, int max, List<string> problems)

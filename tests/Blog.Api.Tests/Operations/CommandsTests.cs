@@ -45,6 +45,19 @@ public sealed class CommandsTests
     }
 
     [Fact]
+    public async Task Migrate_uses_the_direct_connection_when_one_is_given()
+    {
+        var database = await (await PostgresServer.Instance).CreateEmptyDatabaseAsync();
+        var environment = EnvironmentFor($"Host=127.0.0.1;Port={Processes.FreePort()};Username=nobody");  // the pooled URL: unreachable
+        environment["DIRECT_DATABASE_URL"] = database;
+
+        var run = await ServiceProcess.RunAsync(environment, "migrate");
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Equal(Migrations.Embedded.Count, await CountAppliedAsync(database));
+    }
+
+    [Fact]
     public async Task The_binary_is_ready_only_after_migrate()
     {
         var database = await (await PostgresServer.Instance).CreateEmptyDatabaseAsync();

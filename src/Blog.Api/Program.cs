@@ -24,6 +24,7 @@ builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJw
 builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<Tokens>((options, tokens) => tokens.Configure(options));
 builder.Services.AddAuthorization();
 builder.Services.AddEdgeCache();
+builder.Services.AddRateLimits();
 builder.Services.AddHealth();
 builder.Services.AddApiDocument();
 
@@ -42,6 +43,7 @@ app.UseCors();
 app.UseAuthentication();
 app.RejectInvalidTokens();
 app.UseAuthorization();
+app.UseRateLimiter();
 app.UseEdgeCache(settings);
 
 app.MapHealth();

@@ -38,7 +38,7 @@ public static class ArticleEndpoints
             SELECT {ArticleSql.Columns}, a.body, {ArticleSql.Favorites}
             FROM articles a JOIN users u ON u.id = a.author_id
             WHERE a.slug = @slug
-            """, new { slug, me = principal.OptionalId() });
+            """, new { slug, me = principal.OptionalId() }, commandTimeout: Database.CommandTimeout);
         return article is null ? ApiError.NotFound("article") : TypedResults.Ok(new ArticleResponse(article.ToArticle()));
     }
 
@@ -76,7 +76,7 @@ public static class ArticleEndpoints
                    u.username AS authorusername, u.bio AS authorbio, u.image AS authorimage, false AS authorfollowing
             FROM a JOIN users u ON u.id = a.author_id
             """,
-            new { slug = Slugs.BaseFor(input!.Title!), title = input.Title, description = input.Description, body = input.Body, tags = ArticleSql.TagsParameter(tags), me = principal.Id() });
+            new { slug = Slugs.BaseFor(input!.Title!), title = input.Title, description = input.Description, body = input.Body, tags = ArticleSql.TagsParameter(tags), me = principal.Id() }, commandTimeout: Database.CommandTimeout);
         return TypedResults.Created($"/api/articles/{article.Slug}", new ArticleResponse(article.ToArticle()));
     }
 
@@ -88,6 +88,10 @@ public static class ArticleEndpoints
         if (changes?.Description.IsSet == true) check.Required("description", changes.Description.Value, Limits.Description);
         if (changes?.Body.IsSet == true) check.Required("body", changes.Body.Value, Limits.Body);
         var tags = changes?.TagList is null ? null : check.Tags("tagList", changes.TagList);
+        if (changes is not { Title.IsSet: true } and not { Description.IsSet: true } and not { Body.IsSet: true } and not { TagList: not null })
+        {
+            check.Add("article", "can't be blank");  // nothing to change
+        }
         if (check.Failed) return check.Error;
         if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
 
@@ -137,7 +141,7 @@ public static class ArticleEndpoints
                 description = changes?.Description.Value,
                 body = changes?.Body.Value,
                 tags = ArticleSql.TagsParameter(tags),
-            });
+            }, commandTimeout: Database.CommandTimeout);
         if (article is null) return ApiError.NotFound("article");
         if (article.Forbidden) return ApiError.Forbidden("article");
         // ArticleSql.Columns read the tags before this statement changed them.
@@ -155,7 +159,7 @@ public static class ArticleEndpoints
                 DELETE FROM articles a USING target WHERE a.id = target.id AND target.author_id = @me
             )
             SELECT author_id = @me FROM target
-            """, new { slug, me = principal.Id() });
+            """, new { slug, me = principal.Id() }, commandTimeout: Database.CommandTimeout);
         return mine switch
         {
             null => ApiError.NotFound("article"),

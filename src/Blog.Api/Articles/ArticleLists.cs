@@ -107,7 +107,7 @@ internal static class ArticleLists
             {
                 tag = NullIfEmpty(tag), author = NullIfEmpty(author), favorited = NullIfEmpty(favorited),
                 page.Limit, page.Offset, me = principal.OptionalId(),
-            });
+            }, commandTimeout: Database.CommandTimeout);
         return TypedResults.Ok(ToResponse(rows));
     }
 
@@ -118,7 +118,7 @@ internal static class ArticleLists
         if (check.Failed) return check.Error;
 
         await using var connection = db.CreateConnection();
-        var rows = await connection.QueryAsync<ArticleRow>(FeedSql, new { page.Limit, page.Offset, me = principal.Id() });
+        var rows = await connection.QueryAsync<ArticleRow>(FeedSql, new { page.Limit, page.Offset, me = principal.Id() }, commandTimeout: Database.CommandTimeout);
         return TypedResults.Ok(ToResponse(rows));
     }
 

@@ -27,7 +27,7 @@ static class Favorites
             SELECT {ArticleSql.Columns}, a.body, true AS favorited,
                    (SELECT count(*) FROM favorites f WHERE f.article_id = a.id) + (SELECT count(*) FROM added) AS favoritescount
             FROM a JOIN users u ON u.id = a.author_id
-            """, new { slug, me = principal.Id() });
+            """, new { slug, me = principal.Id() }, commandTimeout: Database.CommandTimeout);
         return article is null ? ApiError.NotFound("article") : TypedResults.Ok(new ArticleResponse(article.ToArticle()));
     }
 
@@ -45,7 +45,7 @@ static class Favorites
             SELECT {ArticleSql.Columns}, a.body, false AS favorited,
                    (SELECT count(*) FROM favorites f WHERE f.article_id = a.id) - (SELECT count(*) FROM removed) AS favoritescount
             FROM a JOIN users u ON u.id = a.author_id
-            """, new { slug, me = principal.Id() });
+            """, new { slug, me = principal.Id() }, commandTimeout: Database.CommandTimeout);
         return article is null ? ApiError.NotFound("article") : TypedResults.Ok(new ArticleResponse(article.ToArticle()));
     }
 }

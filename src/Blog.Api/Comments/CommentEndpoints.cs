@@ -53,7 +53,7 @@ public static class CommentEndpoints
             JOIN users u ON u.id = c.author_id
             WHERE a.slug = @slug
             ORDER BY id
-            """, new { slug, me = principal.OptionalId() })).ToList();
+            """, new { slug, me = principal.OptionalId() }, commandTimeout: Database.CommandTimeout)).ToList();
         if (rows.Count == 0) return ApiError.NotFound("article");
         return TypedResults.Ok(new CommentsResponse([.. rows.Skip(1).Select(r => r.ToComment())]));
     }
@@ -75,7 +75,7 @@ public static class CommentEndpoints
             SELECT c.id, c.created_at AS createdat, c.updated_at AS updatedat, c.body,
                    u.username AS authorusername, u.bio AS authorbio, u.image AS authorimage, false AS authorfollowing
             FROM c JOIN users u ON u.id = c.author_id
-            """, new { slug, body = request!.Comment!.Body, me = principal.Id() });
+            """, new { slug, body = request!.Comment!.Body, me = principal.Id() }, commandTimeout: Database.CommandTimeout);
         if (comment is null) return ApiError.NotFound("article");
         return TypedResults.Created($"/api/articles/{slug}/comments/{comment.Id}", new CommentResponse(comment.ToComment()));
     }
@@ -96,7 +96,7 @@ public static class CommentEndpoints
             )
             SELECT EXISTS (SELECT 1 FROM articles WHERE slug = @slug) AS articleexists,
                    (SELECT author_id = @me FROM target) AS mine
-            """, new { slug, commentId, me = principal.Id() });
+            """, new { slug, commentId, me = principal.Id() }, commandTimeout: Database.CommandTimeout);
         return outcome switch
         {
             { ArticleExists: false } => ApiError.NotFound("article"),

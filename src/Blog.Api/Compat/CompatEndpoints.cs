@@ -47,9 +47,9 @@ public static class CompatEndpoints
         var v1 = app.MapGroup("/api/v1").WithTags("v1");
 
         v1.MapPost("/user/signup", Signup).WithName("V1Signup")
-            .WithSummary("Sign up; the answer's jwt works on both surfaces").ProducesErrors(409, 422);
+            .WithSummary("Sign up; the answer's jwt works on both surfaces").LimitedPerClient().ProducesErrors(409, 422);
         v1.MapPost("/user/signin", Signin).WithName("V1Signin")
-            .WithSummary("Sign in with email and password").ProducesErrors(401, 422);
+            .WithSummary("Sign in with email and password").LimitedPerClient().ProducesErrors(401, 422);
         v1.MapPost("/blog", Create).WithName("V1CreateBlog")
             .WithSummary("Publish a blog (a Conduit article)").RequireUser().ProducesErrors(422);
         v1.MapPut("/blog", Update).WithName("V1UpdateBlog")
@@ -84,7 +84,7 @@ public static class CompatEndpoints
                         @email, @hash, @name)
                 ON CONFLICT ((lower(username))) DO NOTHING
                 RETURNING id
-                """, new { username, suffixed = attempt > 0, suffix = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray(), 0, 3), email, hash, name = NullIfEmpty(name) });
+                """, new { username, suffixed = attempt > 0, suffix = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray(), 0, 3), email, hash, name = NullIfEmpty(name) }, commandTimeout: Database.CommandTimeout);
             if (id is { } userId) return TypedResults.Ok(new JwtResponse(tokens.Issue(userId)));
             if (attempt == 2) return ApiError.Taken("username");
         }
@@ -100,7 +100,7 @@ public static class CompatEndpoints
 
         await using var connection = db.CreateConnection();
         var user = await connection.QuerySingleOrDefaultAsync<Credentials>(
-            "SELECT id, password_hash AS passwordhash FROM users WHERE lower(email) = lower(@email)", new { email });
+            "SELECT id, password_hash AS passwordhash FROM users WHERE lower(email) = lower(@email)", new { email }, commandTimeout: Database.CommandTimeout);
         if (!Passwords.Verify(user?.PasswordHash, password!)) return ApiError.BadCredentials;
         return TypedResults.Ok(new JwtResponse(tokens.Issue(user!.Id)));
     }
@@ -119,7 +119,7 @@ public static class CompatEndpoints
             FROM (SELECT nextval(pg_get_serial_sequence('articles', 'id')) AS id) AS next
             RETURNING public_id
             """,
-            new { slug = Slugs.BaseFor(request!.Title!), title = request.Title, description = DescriptionOf(request.Content!), content = request.Content, me = principal.Id() });
+            new { slug = Slugs.BaseFor(request!.Title!), title = request.Title, description = DescriptionOf(request.Content!), content = request.Content, me = principal.Id() }, commandTimeout: Database.CommandTimeout);
         return TypedResults.Ok(new BlogIdResponse(id));
     }
 
@@ -130,6 +130,7 @@ public static class CompatEndpoints
         if (check.Required("id", request?.Id, 100) && !Guid.TryParse(request!.Id, out id)) check.Add("id", "is invalid");
         if (request?.Title.IsSet == true) check.Required("title", request.Title.Value, Limits.Title);
         if (request?.Content.IsSet == true) check.Required("content", request.Content.Value, Limits.Body);
+        if (request is not { Title.IsSet: true } and not { Content.IsSet: true }) check.Add("blog", "can't be blank");  // nothing to change
         if (check.Failed) return check.Error;
 
         await using var connection = db.CreateConnection();
@@ -156,7 +157,7 @@ public static class CompatEndpoints
                 newSlug = request.Title.Value is { } title ? Slugs.BaseFor(title) : null,
                 content = request.Content.Value,
                 description = request.Content.Value is { } content ? DescriptionOf(content) : null,
-            });
+            }, commandTimeout: Database.CommandTimeout);
         return mine switch
         {
             null => ApiError.NotFound("blog"),
@@ -177,7 +178,7 @@ public static class CompatEndpoints
             FROM articles a JOIN users u ON u.id = a.author_id
             ORDER BY a.id DESC
             LIMIT @limit OFFSET @offset
-            """, new { page.Limit, page.Offset });
+            """, new { page.Limit, page.Offset }, commandTimeout: Database.CommandTimeout);
         return TypedResults.Ok(new BlogsResponse([.. rows.Select(r => r.ToBlog())]));
     }
 
@@ -189,7 +190,7 @@ public static class CompatEndpoints
             SELECT a.public_id AS id, a.title, a.body AS content, coalesce(u.name, u.username) AS authorname
             FROM articles a JOIN users u ON u.id = a.author_id
             WHERE a.public_id = @publicId
-            """, new { publicId });
+            """, new { publicId }, commandTimeout: Database.CommandTimeout);
         return blog is null ? ApiError.NotFound("blog") : TypedResults.Ok(new BlogResponse(blog.ToBlog()));
     }
 

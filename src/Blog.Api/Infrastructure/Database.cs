@@ -8,6 +8,13 @@ namespace Blog.Api.Infrastructure;
 public static class Database
 {
     /// <summary>
+    /// Seconds a statement may take. Every Dapper call passes it: Dapper.AOT sets a command's
+    /// timeout to the call's commandTimeout argument, 0 (wait forever) when none is given,
+    /// which would let a silent network hang a request until the client gives up.
+    /// </summary>
+    public const int CommandTimeout = 5;
+
+    /// <summary>
     /// The one pooled data source of the process, built from DATABASE_URL. Settings that
     /// keep it correct behind PgBouncer in transaction mode (Neon's pooled endpoint) and
     /// cheap to open far from the database are set here, whatever the URL says.
@@ -26,8 +33,12 @@ public static class Database
             // (absent in the image) and wastes part of every cold start.
             GssEncryptionMode = GssEncryptionMode.Disable,
         };
-        if (settings.Timeout == 15) settings.Timeout = 5;                // Npgsql default → fail faster
-        if (settings.CommandTimeout == 30) settings.CommandTimeout = 15;
+        // Bounded waits, so an unreachable or silent database costs a client a few seconds and
+        // a 503, not a hang: connecting (Npgsql's default is 15 s), each statement (the
+        // slowest is a few ms), and no wait for a cancellation the database cannot receive.
+        if (settings.Timeout == 15) settings.Timeout = 3;
+        if (settings.CommandTimeout == 30) settings.CommandTimeout = CommandTimeout;
+        if (settings.CancellationTimeout == 2000) settings.CancellationTimeout = -1;
         var builder = new NpgsqlDataSourceBuilder(settings.ConnectionString);
         // Only built-in types are used: skip the type-loading query on each new physical
         // connection, a round trip that would otherwise delay every cold start.

@@ -16,6 +16,13 @@ public static class ErrorHandling
         app.UseStatusCodePages(context => ForStatus(context.HttpContext.Response.StatusCode).ExecuteAsync(context.HttpContext));
         return app.Use(async (context, next) =>
         {
+            // Turn away a declared oversized body before anything reads it (Kestrel's own limit
+            // also stops chunked bodies as they grow).
+            if (context.Request.ContentLength > Limits.RequestBody)
+            {
+                await ForStatus(StatusCodes.Status413PayloadTooLarge).ExecuteAsync(context);
+                return;
+            }
             try
             {
                 await next(context);
@@ -79,6 +86,7 @@ public static class ErrorHandling
         StatusCodes.Status404NotFound => ApiError.Of(404, "path", "not found"),
         StatusCodes.Status405MethodNotAllowed => ApiError.Of(405, "method", "is not allowed"),
         StatusCodes.Status413PayloadTooLarge => ApiError.Of(413, "body", $"is too large (maximum is {Limits.RequestBody} bytes)"),
+        StatusCodes.Status429TooManyRequests => ApiError.Of(429, "requests", "too many, try again later"),
         StatusCodes.Status415UnsupportedMediaType => ApiError.Of(415, "body", "must be JSON (Content-Type: application/json)"),
         StatusCodes.Status503ServiceUnavailable => ApiError.Unavailable,
         >= 400 and < 500 => ApiError.Of(status, "body", "is invalid"),

@@ -14,6 +14,8 @@ public sealed record Settings(
     IReadOnlyList<string>? CorsOrigins,
     int CacheSeconds,
     TimeSpan ShutdownTimeout,
+    int SignInsPerMinute,
+    bool TrustFlyClientIp,
     IReadOnlyList<string> Problems)
 {
     const string DevelopmentDatabase = "postgres://postgres@127.0.0.1:5432/blog";
@@ -51,12 +53,16 @@ public sealed record Settings(
         var port = Number(config, "PORT", 8080, 1, 65535, problems);
         var cacheSeconds = Number(config, "CACHE_SECONDS", 0, 0, 86_400, problems);
         var shutdownSeconds = Number(config, "SHUTDOWN_TIMEOUT_SECONDS", 10, 1, 300, problems);
+        var signIns = Number(config, "AUTH_RATE_LIMIT", 20, 1, 1_000_000, problems);
+        // Fly's proxy sets Fly-Client-IP to the real client address; anywhere else the header
+        // is whatever the client sent, so it counts only where this is switched on.
+        var trustFly = config["TRUST_FLY_CLIENT_IP"] is "true" or "1";
 
         // Comma-separated origins; unset (or "*") allows any origin, as the seed service did.
         var origins = config["CORS_ORIGINS"]?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (origins is [] or ["*"]) origins = null;
 
-        return new Settings(databaseUrl ?? "", direct, secret ?? "", port, origins, cacheSeconds, TimeSpan.FromSeconds(shutdownSeconds), problems);
+        return new Settings(databaseUrl ?? "", direct, secret ?? "", port, origins, cacheSeconds, TimeSpan.FromSeconds(shutdownSeconds), signIns, trustFly, problems);
     }
 
     static int Number(IConfiguration config, string name, int fallback, int min, int max, List<string> problems)

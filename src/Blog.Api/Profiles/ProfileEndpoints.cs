@@ -34,7 +34,7 @@ public static class ProfileEndpoints
                    EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = @me AND f.followee_id = u.id) AS following
             FROM users u
             WHERE lower(u.username) = lower(@username)
-            """, new { username, me = principal.OptionalId() });
+            """, new { username, me = principal.OptionalId() }, commandTimeout: Database.CommandTimeout);
         return profile is null ? ApiError.NotFound("profile") : TypedResults.Ok(new ProfileResponse(profile));
     }
 
@@ -51,7 +51,7 @@ public static class ProfileEndpoints
                 ON CONFLICT DO NOTHING
             )
             SELECT username, bio, image, id = @me AS self FROM target
-            """, new { username, me = principal.Id() });
+            """, new { username, me = principal.Id() }, commandTimeout: Database.CommandTimeout);
         return Answer(target, following: true);
     }
 
@@ -66,7 +66,7 @@ public static class ProfileEndpoints
                 DELETE FROM follows WHERE follower_id = @me AND followee_id = (SELECT id FROM target)
             )
             SELECT username, bio, image, id = @me AS self FROM target
-            """, new { username, me = principal.Id() });
+            """, new { username, me = principal.Id() }, commandTimeout: Database.CommandTimeout);
         return Answer(target, following: false);
     }
 

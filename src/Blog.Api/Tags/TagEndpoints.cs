@@ -16,7 +16,7 @@ public static class TagEndpoints
     {
         await using var connection = db.CreateConnection();
         // uses is kept by triggers (migration 0003).
-        var tags = await connection.QueryAsync<string>("SELECT name FROM tags WHERE uses > 0 ORDER BY uses DESC, name");
+        var tags = await connection.QueryAsync<string>("SELECT name FROM tags WHERE uses > 0 ORDER BY uses DESC, name", commandTimeout: Database.CommandTimeout);
         return TypedResults.Ok(new TagsResponse([.. tags]));
     }
 }

@@ -43,9 +43,9 @@ public static class UserEndpoints
         var users = app.MapGroup("/api").WithTags("Users");
 
         users.MapPost("/users", Register).WithName("Register")
-            .WithSummary("Register a new user").ProducesErrors(409, 422);
+            .WithSummary("Register a new user").LimitedPerClient().ProducesErrors(409, 422);
         users.MapPost("/users/login", Login).WithName("Login")
-            .WithSummary("Log in with email and password").ProducesErrors(401, 422);
+            .WithSummary("Log in with email and password").LimitedPerClient().ProducesErrors(401, 422);
         users.MapGet("/user", Current).WithName("GetCurrentUser")
             .WithSummary("The signed-in user").RequireUser();
         users.MapPut("/user", Update).WithName("UpdateCurrentUser")
@@ -69,7 +69,7 @@ public static class UserEndpoints
             INSERT INTO users (username, email, password_hash)
             VALUES (@username, @email, @hash)
             RETURNING id, username, email, bio, image
-            """, new { username, email, hash = Passwords.Hash(password!) });
+            """, new { username, email, hash = Passwords.Hash(password!) }, commandTimeout: Database.CommandTimeout);
         return TypedResults.Created($"/api/profiles/{Uri.EscapeDataString(user.Username)}", new UserResponse(user.ToUser(tokens.Issue(user.Id))));
     }
 
@@ -87,7 +87,7 @@ public static class UserEndpoints
             SELECT id, username, email, bio, image, password_hash AS passwordhash
             FROM users
             WHERE lower(email) = lower(@email)
-            """, new { email });
+            """, new { email }, commandTimeout: Database.CommandTimeout);
         if (!Passwords.Verify(user?.PasswordHash, password!)) return ApiError.BadCredentials;
         return TypedResults.Ok(new UserResponse(new User(user!.Email, tokens.Issue(user.Id), user.Username, user.Bio, user.Image)));
     }
@@ -97,7 +97,7 @@ public static class UserEndpoints
     {
         await using var connection = db.CreateConnection();
         var user = await connection.QuerySingleOrDefaultAsync<UserRow>(
-            "SELECT id, username, email, bio, image FROM users WHERE id = @id", new { id = principal.Id() });
+            "SELECT id, username, email, bio, image FROM users WHERE id = @id", new { id = principal.Id() }, commandTimeout: Database.CommandTimeout);
         // A valid token of a user who no longer exists is as good as a forged one.
         if (user is null) return ApiError.TokenInvalid;
         return TypedResults.Ok(new UserResponse(user.ToUser(Tokens.FromHeader(http.Headers.Authorization)!)));
@@ -115,6 +115,11 @@ public static class UserEndpoints
         if (changes?.Password.IsSet == true) check.Password("password", changes.Password.Value);
         if (changes?.Bio.IsSet == true) check.Optional("bio", changes.Bio.Value, Limits.Bio);
         if (changes?.Image.IsSet == true) check.ImageUrl("image", changes.Image.Value);
+        // The contract asks for at least one field; an empty update is a client mistake.
+        if (changes is not { Email.IsSet: true } and not { Username.IsSet: true } and not { Password.IsSet: true } and not { Bio.IsSet: true } and not { Image.IsSet: true })
+        {
+            check.Add("user", "can't be blank");
+        }
         if (check.Failed) return check.Error;
 
         await using var connection = db.CreateConnection();
@@ -139,7 +144,7 @@ public static class UserEndpoints
                 bio = NullIfEmpty(changes?.Bio.Value),
                 setImage = changes?.Image.IsSet == true,
                 image = NullIfEmpty(changes?.Image.Value),
-            });
+            }, commandTimeout: Database.CommandTimeout);
         if (user is null) return ApiError.TokenInvalid;
         return TypedResults.Ok(new UserResponse(user.ToUser(tokens.Issue(user.Id))));
     }

@@ -198,6 +198,7 @@ public abstract class ArticlesTests(ApiFixture api) : ApiTests(api)
         (await Put($"/api/articles/{slug}", new { article = new { title = "" } }, author.Token)).IsError(422, "title", "can't be blank").TookRoundTrips(0);
         (await Put($"/api/articles/{slug}", new { article = new { body = (string?)null } }, author.Token)).IsError(422, "body", "can't be blank");
         (await Put($"/api/articles/{slug}", new { article = new { title = "x" } })).IsError(401, "token", "is missing");
+        (await Put($"/api/articles/{slug}", new { article = new { } }, author.Token)).IsError(422, "article", "can't be blank");
     }
 
     [Fact]

@@ -144,6 +144,7 @@ public abstract class CompatTests(ApiFixture api) : ApiTests(api)
         (await AsV1(HttpMethod.Put, "/api/v1/blog", new { title = "x" }, jwt)).IsError(422, "id", "can't be blank");
         var id = (await AsV1(HttpMethod.Post, "/api/v1/blog", new { title = "t", content = "c" }, jwt))["id"].GetString();
         (await AsV1(HttpMethod.Put, "/api/v1/blog", new { id, content = "" }, jwt)).IsError(422, "content", "can't be blank");
+        (await AsV1(HttpMethod.Put, "/api/v1/blog", new { id }, jwt)).IsError(422, "blog", "can't be blank");
         (await AsV1(HttpMethod.Post, "/api/v1/blog", new { title = "t" }, jwt)).IsError(422, "content", "can't be blank").TookRoundTrips(0);
         (await AsV1(HttpMethod.Post, "/api/v1/blog", new { content = "c" }, jwt)).IsError(422, "title", "can't be blank");
         Assert.Equal(1, await CountAsync("SELECT count(*) FROM articles"));

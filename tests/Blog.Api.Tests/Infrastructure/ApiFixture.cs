@@ -38,6 +38,7 @@ public abstract class ApiFixture : IAsyncLifetime
                 ["JWT_SECRET"] = JwtSecret,
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
                 ["Logging__LogLevel__Default"] = "Warning",
+                ["AUTH_RATE_LIMIT"] = "1000000",  // tests register many users from one address
             };
             foreach (var (name, value) in ExtraSettings) environment[name] = value;
             return environment;

@@ -10,8 +10,8 @@ public abstract class OpenApiTests(ApiFixture api) : ApiTests(api)
     /// <summary>Every operation of the API with the statuses it answers; nothing more, nothing less.</summary>
     public static readonly (string Method, string Path, int[] Statuses, bool Secured)[] Operations =
     [
-        ("post", "/api/users", [201, 409, 422], false),
-        ("post", "/api/users/login", [200, 401, 422], false),
+        ("post", "/api/users", [201, 409, 422, 429], false),
+        ("post", "/api/users/login", [200, 401, 422, 429], false),
         ("get", "/api/user", [200, 401], true),
         ("put", "/api/user", [200, 401, 409, 422], true),
         ("get", "/api/profiles/{username}", [200, 401, 404], false),
@@ -29,8 +29,8 @@ public abstract class OpenApiTests(ApiFixture api) : ApiTests(api)
         ("post", "/api/articles/{slug}/comments", [201, 401, 404, 422], true),
         ("delete", "/api/articles/{slug}/comments/{id}", [204, 401, 403, 404], true),
         ("get", "/api/tags", [200], false),
-        ("post", "/api/v1/user/signup", [200, 409, 422], false),
-        ("post", "/api/v1/user/signin", [200, 401, 422], false),
+        ("post", "/api/v1/user/signup", [200, 409, 422, 429], false),
+        ("post", "/api/v1/user/signin", [200, 401, 422, 429], false),
         ("post", "/api/v1/blog", [200, 401, 422], true),
         ("put", "/api/v1/blog", [200, 401, 403, 404, 422], true),
         ("get", "/api/v1/blog/bulk", [200, 401, 422], true),

@@ -108,6 +108,18 @@ public abstract class UsersTests(ApiFixture api) : ApiTests(api)
     }
 
     [Fact]
+    public async Task Twenty_registrations_racing_for_one_email_give_one_201_and_nineteen_409()
+    {
+        var replies = await Task.WhenAll(Enumerable.Range(0, 20).Select(i =>
+            Post("/api/users", new { user = new { username = $"racer{i}", email = i % 2 == 0 ? "race@example.com" : "RACE@example.com", password = "long enough" } })));
+
+        Assert.Single(replies, r => r.Status == HttpStatusCode.Created);
+        Assert.All(replies.Where(r => r.Status != HttpStatusCode.Created), r => r.IsError(409, "email", "has already been taken"));
+        await using var connection = await Api.Db.OpenConnectionAsync();
+        Assert.Equal(1, await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM users"));
+    }
+
+    [Fact]
     public async Task Malformed_JSON_is_422_body_is_invalid_and_a_wrong_type_names_the_field()
     {
         (await SendRaw(HttpMethod.Post, "/api/users", "{\"user\":{\"username\":"u8.ToArray())).IsError(422, "body", "is invalid");
@@ -265,6 +277,15 @@ public abstract class UsersTests(ApiFixture api) : ApiTests(api)
         var user = await Register();
         (await Put("/api/user", new { user = new { image = "javascript:alert(1)" } }, user.Token)).IsError(422, "image", "is invalid");
         (await Put("/api/user", new { user = new { bio = new string('b', 2001) } }, user.Token)).IsError(422, "bio", "is too long (maximum is 2000 characters)");
+    }
+
+    [Fact]
+    public async Task An_update_with_nothing_to_change_is_422()
+    {
+        var user = await Register();
+        (await Put("/api/user", new { user = new { } }, user.Token)).IsError(422, "user", "can't be blank").TookRoundTrips(0);
+        (await Put("/api/user", new { }, user.Token)).IsError(422, "user", "can't be blank");
+        (await Put("/api/user", new { user = new { token = user.Token } }, user.Token)).IsError(422, "user", "can't be blank");
     }
 
     [Fact]

@@ -1,0 +1,116 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Blog.Api.Tests.Infrastructure;
+
+/// <summary>
+/// A TCP proxy between the service and PostgreSQL that a test can break: Cut() drops every
+/// connection and refuses new ones (a database that went away), Blackhole() accepts and
+/// swallows everything on new and open connections (a network that silently eats packets),
+/// Restore() heals both (connections swallowed from stay useless; the service must drop them).
+/// </summary>
+public sealed class TcpProxy : IAsyncDisposable
+{
+    enum Mode { Forward, Refuse, Blackhole }
+
+    readonly TcpListener listener = new(IPAddress.Loopback, 0);
+    readonly IPEndPoint target;
+    readonly ConcurrentDictionary<Socket, bool> sockets = new();
+    readonly CancellationTokenSource stop = new();
+    volatile Mode mode = Mode.Forward;
+
+    public TcpProxy(string host, int port)
+    {
+        target = new IPEndPoint(IPAddress.Parse(host == "localhost" ? "127.0.0.1" : host), port);
+        listener.Start();
+        _ = AcceptAsync();
+    }
+
+    public int Port => ((IPEndPoint)listener.LocalEndpoint).Port;
+
+    public void Cut()
+    {
+        mode = Mode.Refuse;
+        CloseAll();
+    }
+
+    public void Blackhole() => mode = Mode.Blackhole;
+
+    public void Restore() => mode = Mode.Forward;
+
+    void CloseAll()
+    {
+        foreach (var socket in sockets.Keys)
+        {
+            try { socket.Close(0); } catch (ObjectDisposedException) { }
+            sockets.TryRemove(socket, out _);
+        }
+    }
+
+    async Task AcceptAsync()
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            Socket client;
+            try { client = await listener.AcceptSocketAsync(stop.Token); }
+            catch (Exception) { return; }
+            switch (mode)
+            {
+                case Mode.Refuse:
+                    client.Close(0);
+                    break;
+                case Mode.Blackhole:
+                    sockets[client] = true;  // held open, never answered
+                    break;
+                default:
+                    _ = ForwardAsync(client);
+                    break;
+            }
+        }
+    }
+
+    async Task ForwardAsync(Socket client)
+    {
+        var server = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        sockets[client] = true;
+        sockets[server] = true;
+        try
+        {
+            await server.ConnectAsync(target, stop.Token);
+            await Task.WhenAny(PumpAsync(client, server), PumpAsync(server, client));
+        }
+        catch (Exception)
+        {
+            // a cut connection
+        }
+        finally
+        {
+            foreach (var socket in new[] { client, server })
+            {
+                sockets.TryRemove(socket, out _);
+                socket.Dispose();
+            }
+        }
+    }
+
+    async Task PumpAsync(Socket from, Socket to)
+    {
+        var buffer = new byte[16 * 1024];
+        while (true)
+        {
+            var read = await from.ReceiveAsync(buffer, SocketFlags.None, stop.Token);
+            if (read == 0 || mode == Mode.Refuse) return;
+            if (mode == Mode.Blackhole) continue;  // swallowed: the other side waits in vain
+            await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, stop.Token);
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        stop.Cancel();
+        listener.Stop();
+        CloseAll();
+        return ValueTask.CompletedTask;
+    }
+}

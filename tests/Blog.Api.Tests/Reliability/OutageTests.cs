@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Blog.Api.Tests.Infrastructure;
+using Npgsql;
+using Xunit.Abstractions;
+
+namespace Blog.Api.Tests.Reliability;
+
+/// <summary>
+/// The database goes away and comes back while the binary runs: requests get a quick 503
+/// with Retry-After (never a hang), readiness fails while liveness holds, and the service
+/// recovers by itself.
+/// </summary>
+public sealed class OutageTests(ITestOutputHelper output)
+{
+    sealed record Service(ServiceProcess Process, HttpClient Client, TcpProxy Proxy) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            await Process.DisposeAsync();
+            await Proxy.DisposeAsync();
+        }
+    }
+
+    static async Task<Service> StartBehindProxyAsync()
+    {
+        var (connectionString, _) = await (await PostgresServer.Instance).CreateDatabaseAsync("outage");
+        var direct = new NpgsqlConnectionStringBuilder(connectionString);
+        var proxy = new TcpProxy(direct.Host!, direct.Port);
+        var port = Processes.FreePort();
+        var process = ServiceProcess.Start(new Dictionary<string, string?>
+        {
+            ["DATABASE_URL"] = new NpgsqlConnectionStringBuilder(connectionString) { Port = proxy.Port }.ConnectionString,
+            ["JWT_SECRET"] = ApiFixture.JwtSecret,
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
+        await BinaryApi.WaitUntilHealthy(process, client);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/articles")).StatusCode);  // warm pool
+        return new Service(process, client, proxy);
+    }
+
+    static async Task AssertUnavailable(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero, "Retry-After");
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.True(body.GetProperty("errors").GetProperty("database").GetArrayLength() > 0);
+    }
+
+    [Fact]
+    public async Task A_database_that_goes_away_gives_quick_503s_and_the_service_recovers_when_it_returns()
+    {
+        await using var service = await StartBehindProxyAsync();
+
+        service.Proxy.Cut();
+        var clock = Stopwatch.StartNew();
+        using (var read = await service.Client.GetAsync("/api/articles")) await AssertUnavailable(read);
+        var toFirst503 = clock.Elapsed;
+        using (var write = await service.Client.PostAsync("/api/users", JsonContent(new { user = new { username = "u", email = "u@example.com", password = "long enough" } })))
+        {
+            await AssertUnavailable(write);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await service.Client.GetAsync("/health")).StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await service.Client.GetAsync("/health/ready")).StatusCode);
+        Assert.True(toFirst503 < TimeSpan.FromSeconds(2), $"first 503 after {toFirst503.TotalMilliseconds:F0} ms");
+
+        service.Proxy.Restore();
+        clock.Restart();
+        while ((await service.Client.GetAsync("/api/articles")).StatusCode != HttpStatusCode.OK)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), "no recovery within 10 s");
+            await Task.Delay(50);
+        }
+        var toRecovery = clock.Elapsed;
+        Assert.Equal(HttpStatusCode.OK, (await service.Client.GetAsync("/health/ready")).StatusCode);
+        Assert.False(service.Process.HasExited);
+        output.WriteLine($"cut: first 503 after {toFirst503.TotalMilliseconds:F0} ms; restored: first 200 after {toRecovery.TotalMilliseconds:F0} ms");
+    }
+
+    [Fact]
+    public async Task A_database_that_stops_answering_gives_503_within_a_bounded_time()
+    {
+        await using var service = await StartBehindProxyAsync();
+
+        service.Proxy.Blackhole();
+        var clock = Stopwatch.StartNew();
+        using (var read = await service.Client.GetAsync("/api/articles")) await AssertUnavailable(read);  // on a pooled connection
+        var toFirst503 = clock.Elapsed;
+        clock.Restart();
+        using (var fresh = await service.Client.GetAsync("/api/tags")) await AssertUnavailable(fresh);  // on a new one
+        var toSecond503 = clock.Elapsed;
+        Assert.True(toFirst503 < TimeSpan.FromSeconds(10), $"first 503 after {toFirst503.TotalMilliseconds:F0} ms");
+        Assert.True(toSecond503 < TimeSpan.FromSeconds(10), $"second 503 after {toSecond503.TotalMilliseconds:F0} ms");
+
+        service.Proxy.Restore();
+        clock.Restart();
+        while ((await service.Client.GetAsync("/api/articles")).StatusCode != HttpStatusCode.OK)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), "no recovery within 15 s");
+            await Task.Delay(50);
+        }
+        output.WriteLine($"blackhole: 503 after {toFirst503.TotalMilliseconds:F0} ms (pooled connection) and {toSecond503.TotalMilliseconds:F0} ms (new); restored: first 200 after {clock.Elapsed.TotalMilliseconds:F0} ms");
+    }
+
+    static StringContent JsonContent(object body) => new(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json");
+}

@@ -48,7 +48,11 @@ app.UseEdgeCache(settings);
 
 app.MapHealth();
 app.MapOpenApi();
-app.MapScalarApiReference("/docs", docs => docs.WithTitle("Blog API"));
+app.MapScalarApiReference("/docs", docs => docs
+    .WithTitle("Blog API")
+    .AddPreferredSecuritySchemes(OpenApi.TokenScheme)
+    // Everything from the binary itself: no web fonts, AI agent or telemetry from other hosts.
+    .DisableDefaultFonts().DisableAgent().DisableTelemetry().DisableMcp().HideDeveloperTools());
 app.MapUsers();
 app.MapProfiles();
 app.MapArticles();

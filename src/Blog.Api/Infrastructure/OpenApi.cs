@@ -26,6 +26,7 @@ public static class OpenApi
                 Version = "v1",
                 Description = "A Medium-style blogging backend: the RealWorld (Conduit) API, a small /api/v1 compatibility surface, and operational endpoints.",
             };
+            document.Tags = new HashSet<OpenApiTag>(OpenApiExamples.Groups.Select(group => new OpenApiTag { Name = group.Name, Description = group.Description }));
             document.Components ??= new OpenApiComponents();
             document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
             document.Components.SecuritySchemes[TokenScheme] = new OpenApiSecurityScheme
@@ -68,6 +69,7 @@ public static class OpenApi
                 schema.Required = null;
             }
             if (context.JsonTypeInfo.Type == typeof(DateTime)) schema.Type = JsonSchemaType.String;  // our own converter
+            if (context.JsonPropertyInfo is null && OpenApiExamples.For(context.JsonTypeInfo.Type) is { } example) schema.Examples = [example];
             if (context.JsonTypeInfo.Type == typeof(Articles.Article)) schema.Required?.Remove("body");  // lists leave it out
             var attributes = context.JsonPropertyInfo?.AttributeProvider?.GetCustomAttributes(inherit: true) ?? [];
             foreach (var attribute in attributes)

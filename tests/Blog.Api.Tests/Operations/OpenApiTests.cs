@@ -65,6 +65,20 @@ public abstract class OpenApiTests(ApiFixture api) : ApiTests(api)
         }
     }
 
+    [Fact]
+    public async Task The_http_file_has_a_request_for_every_operation()
+    {
+        var http = await File.ReadAllTextAsync(Path.Combine(ServiceProcess.RepositoryRoot, "src", "Blog.Api", "Blog.Api.http"));
+        var requests = http.Split('\n').Where(line => line.Split(' ') is [var method, _] && method is "GET" or "POST" or "PUT" or "DELETE")
+            .Select(line => line.Split(' ')).Select(parts => (Method: parts[0].ToLowerInvariant(), Path: parts[1].Replace("{{base}}", "").Split('?')[0]))
+            .ToArray();
+        foreach (var (method, path, _, _) in Operations)
+        {
+            var pattern = new System.Text.RegularExpressions.Regex("^" + System.Text.RegularExpressions.Regex.Replace(path, @"\{[^}]+\}", "[^/]+") + "$");
+            Assert.True(requests.Any(r => r.Method == method && pattern.IsMatch(r.Path)), $"Blog.Api.http has no {method} {path}");
+        }
+    }
+
     [Theory]
     [InlineData("NewUser", "username", 1, 50)]
     [InlineData("NewUser", "email", 1, 254)]

@@ -14,7 +14,7 @@ public sealed record SignupRequest(
     [property: Required, StringLength(Limits.Email), EmailAddress] string? Email,
     [property: Required, StringLength(Limits.PasswordMax, MinimumLength = Limits.PasswordMin)] string? Password,
     [property: StringLength(Limits.Name), Description("Display name; the username is derived from it (or from the email).")] string? Name = null);
-public sealed record SigninRequest([property: Required, EmailAddress] string? Email, [property: Required] string? Password);
+public sealed record SigninRequest([property: Required] string? Email, [property: Required] string? Password);
 public sealed record JwtResponse(string Jwt);
 
 public sealed record CreateBlogRequest(

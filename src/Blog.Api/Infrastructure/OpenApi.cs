@@ -38,12 +38,32 @@ public static class OpenApi
             };
             return Task.CompletedTask;
         });
+        // A required envelope ("user": {…}) is a nullable C# property so that its absence gets
+        // field-by-field 422s; in the contract it is required and not null.
+        options.AddDocumentTransformer((document, _, _) =>
+        {
+            foreach (var schema in document.Components?.Schemas?.Values.OfType<OpenApiSchema>() ?? [])
+            {
+                foreach (var required in schema.Required ?? new HashSet<string>())
+                {
+                    if (schema.Properties?.TryGetValue(required, out var property) == true) WithoutNull(property);
+                }
+            }
+            return Task.CompletedTask;
+        });
         options.AddOperationTransformer((operation, context, _) =>
         {
             if (context.Description.ActionDescriptor.EndpointMetadata.OfType<IAuthorizeData>().Any())
             {
                 operation.Security ??= [];
                 operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(TokenScheme, context.Document)] = [] });
+            }
+            // Bodies bind to nullable parameters so that a missing body gets field-by-field 422s
+            // rather than a bare 400, but a body is required: say so, and drop the null.
+            if (operation.RequestBody is OpenApiRequestBody body)
+            {
+                body.Required = true;
+                foreach (var media in body.Content?.Values ?? []) WithoutNull(media.Schema);
             }
             // Paging and ids arrive as text so that bad values get the API's own 422/404;
             // what they must hold is an integer in range.
@@ -76,11 +96,7 @@ public static class OpenApi
             {
                 switch (attribute)
                 {
-                    case RequiredAttribute when schema.Type is { } type && type.HasFlag(JsonSchemaType.String):
-                        schema.Type = JsonSchemaType.String;  // present, not null,
-                        if (schema.MinLength is null or 0) schema.MinLength = 1;  // and not blank
-                        break;
-                    case RequiredAttribute when schema.Type is { } type:
+                    case RequiredAttribute when schema.Type is { } type && !type.HasFlag(JsonSchemaType.String):
                         schema.Type = type & ~JsonSchemaType.Null;
                         break;
                     // The framework skips these on OptionalString, which it does not know is text.
@@ -99,6 +115,13 @@ public static class OpenApi
                         break;
                 }
             }
+            // Required text must be there and not blank. An update field may be absent, but when
+            // present it cannot be blank either, except the few that null or "" clears.
+            var text = schema.Type is { } kind && kind.HasFlag(JsonSchemaType.String);
+            var optional = context.JsonPropertyInfo?.PropertyType == typeof(OptionalString);
+            if (optional && attributes.OfType<ClearableAttribute>().Any()) schema.Type = JsonSchemaType.String | JsonSchemaType.Null;
+            else if (optional || (text && attributes.OfType<RequiredAttribute>().Any())) NonBlank(schema);
+            if (context.JsonPropertyInfo is { Name: "id" } id && id.DeclaringType == typeof(Compat.UpdateBlogRequest)) schema.Format = "uuid";
             if (context.JsonPropertyInfo is { Name: "tagList" } tagList && tagList.DeclaringType != typeof(Articles.Article))
             {
                 schema.MaxItems = Limits.Tags;
@@ -107,6 +130,23 @@ public static class OpenApi
             return Task.CompletedTask;
         });
     });
+
+    /// <summary>"oneOf: [null, X]" (how a nullable reference is written) becomes just X.</summary>
+    static void WithoutNull(IOpenApiSchema? schema)
+    {
+        if (schema is OpenApiSchema { OneOf: { Count: 2 } options } concrete && options.Any(o => o.Type == JsonSchemaType.Null))
+        {
+            concrete.OneOf = [.. options.Where(o => o.Type != JsonSchemaType.Null)];
+        }
+    }
+
+    /// <summary>Text that must be there and not be blank: at least one non-space character.</summary>
+    static void NonBlank(OpenApiSchema schema)
+    {
+        schema.Type = JsonSchemaType.String;
+        if (schema.MinLength is null or 0) schema.MinLength = 1;
+        schema.Pattern ??= @"\S";
+    }
 
     static OpenApiSchema Integer(long minimum, long maximum, int? fallback) => new()
     {

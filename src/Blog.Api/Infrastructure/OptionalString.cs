@@ -14,6 +14,10 @@ public readonly record struct OptionalString(bool IsSet, string? Value)
     public static implicit operator OptionalString(string? value) => new(true, value);
 }
 
+/// <summary>Marks an update field that null or "" clears (bio, image); others cannot be blanked.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class ClearableAttribute : Attribute;
+
 public sealed class OptionalStringConverter : JsonConverter<OptionalString>
 {
     // Value-type converters also receive JSON null, which is what makes "set to null" visible.

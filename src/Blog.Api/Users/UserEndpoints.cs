@@ -15,7 +15,7 @@ public sealed record NewUser(
     [property: Required, StringLength(Limits.PasswordMax, MinimumLength = Limits.PasswordMin)] string? Password);
 
 public sealed record LoginRequest([property: Required] LoginUser? User);
-public sealed record LoginUser([property: Required, EmailAddress] string? Email, [property: Required] string? Password);
+public sealed record LoginUser([property: Required] string? Email, [property: Required] string? Password);
 
 public sealed record UpdateUserRequest([property: Required] UserChanges? User);
 [Description("Any of the fields; absent ones stay as they are. bio and image are cleared with null or \"\".")]
@@ -23,8 +23,8 @@ public sealed record UserChanges(
     [property: StringLength(Limits.Email), EmailAddress] OptionalString Email = default,
     [property: StringLength(Limits.Username), RegularExpression(@"^[\p{L}\p{Nd}_.-]+$")] OptionalString Username = default,
     [property: StringLength(Limits.PasswordMax, MinimumLength = Limits.PasswordMin)] OptionalString Password = default,
-    [property: StringLength(Limits.Bio)] OptionalString Bio = default,
-    [property: StringLength(Limits.Image), Url] OptionalString Image = default);
+    [property: StringLength(Limits.Bio), Clearable] OptionalString Bio = default,
+    [property: StringLength(Limits.Image), RegularExpression("^(https?://.+)?$"), Clearable, Description("An http(s) URL.")] OptionalString Image = default);
 
 public sealed record UserResponse(User User);
 public sealed record User(string Email, string Token, string Username, string? Bio, string? Image);

@@ -5,7 +5,6 @@ using Blog.Api.Infrastructure;
 using Blog.Api.Profiles;
 using Blog.Api.Tags;
 using Blog.Api.Users;
-using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateSlimBuilder(args);
@@ -20,8 +19,7 @@ builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadReq
 builder.Services.AddSingleton(services => Settings.From(services.GetRequiredService<IConfiguration>(), builder.Environment));
 builder.Services.AddSingleton(services => Database.CreateDataSource(services.GetRequiredService<Settings>().DatabaseUrl));
 builder.Services.AddSingleton(services => new Tokens(services.GetRequiredService<Settings>().JwtSecret));
-builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
-builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<Tokens>((options, tokens) => tokens.Configure(options));
+builder.Services.AddTokenAuthentication();
 builder.Services.AddAuthorization();
 builder.Services.AddEdgeCache();
 builder.Services.AddRateLimits();

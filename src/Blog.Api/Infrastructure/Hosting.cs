@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.DataProtection;
-
 namespace Blog.Api.Infrastructure;
 
 /// <summary>How the process runs at the edge: port, limits, logs, shutdown, CORS.</summary>
@@ -28,10 +26,6 @@ public static class Hosting
         // On SIGTERM (Fly stopping an idle machine) Kestrel stops accepting and in-flight
         // requests get this long to finish before the process exits.
         builder.Services.AddOptions<HostOptions>().Configure<Settings>((host, settings) => host.ShutdownTimeout = settings.ShutdownTimeout);
-
-        // The authentication services bring data protection along; nothing here uses it, so
-        // keep its keys in memory instead of writing a key ring to disk at every start.
-        builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
 
         builder.Services.AddCors();
         builder.Services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>().Configure<Settings>((cors, settings) =>

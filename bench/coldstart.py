@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Cold start of a service binary: exec → first 200 from a database-backed endpoint.
+
+Starts the command with PORT set, polls GET <path> as fast as it can until it answers
+200, records that time and the resident memory (RSS) a second later, stops the process.
+Repeats and prints one JSON object: the runs, their median, and the median idle RSS.
+
+usage: coldstart.py RUNS PATH COMMAND... (environment: DATABASE_URL, JWT_SECRET, ...)
+"""
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def one_run(command, path):
+    port = free_port()
+    env = dict(os.environ, PORT=str(port))
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request("GET", path)
+                if connection.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if process.poll() is not None:
+                raise RuntimeError(f"{command[0]} exited with {process.returncode}")
+            if time.perf_counter() - start > 30:
+                raise RuntimeError("no 200 within 30 s")
+        elapsed = (time.perf_counter() - start) * 1000
+        time.sleep(1)
+        return elapsed, rss_mb(process.pid)
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def main():
+    runs, path, command = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+    one_run(command, path)  # warm the file cache and the database
+    results = [one_run(command, path) for _ in range(runs)]
+    times = [t for t, _ in results]
+    print(json.dumps({
+        "runs_ms": [round(t, 1) for t in times],
+        "median_ms": round(statistics.median(times), 1),
+        "idle_rss_mb": round(statistics.median(r for _, r in results), 1),
+    }))
+
+
+if __name__ == "__main__":
+    main()

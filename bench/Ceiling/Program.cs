@@ -1,0 +1,72 @@
+using System.Globalization;
+using System.Text.Json;
+using Blog.Api.Articles;
+using Blog.Api.Infrastructure;
+using Npgsql;
+using NpgsqlTypes;
+
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.Logging.ClearProviders();
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(int.Parse(Environment.GetEnvironmentVariable("PORT") ?? "8080", CultureInfo.InvariantCulture)));
+var app = builder.Build();
+var db = Database.CreateDataSource(Environment.GetEnvironmentVariable("DATABASE_URL") ?? throw new InvalidOperationException("DATABASE_URL"));
+
+app.MapGet("/api/articles", async (HttpContext context) =>
+{
+    var limit = int.TryParse(context.Request.Query["limit"], out var l) ? l : 20;
+    var offset = int.TryParse(context.Request.Query["offset"], out var o) ? o : 0;
+    await using var command = db.CreateCommand(ArticleLists.ListSql);
+    command.Parameters.Add(new NpgsqlParameter("tag", NpgsqlDbType.Text) { Value = DBNull.Value });
+    command.Parameters.Add(new NpgsqlParameter("author", NpgsqlDbType.Text) { Value = DBNull.Value });
+    command.Parameters.Add(new NpgsqlParameter("favorited", NpgsqlDbType.Text) { Value = DBNull.Value });
+    command.Parameters.Add(new NpgsqlParameter<int>("limit", limit));
+    command.Parameters.Add(new NpgsqlParameter<int>("offset", offset));
+    command.Parameters.Add(new NpgsqlParameter("me", NpgsqlDbType.Bigint) { Value = DBNull.Value });
+    await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess);
+
+    context.Response.ContentType = "application/json; charset=utf-8";
+    await using var json = new Utf8JsonWriter(context.Response.BodyWriter);
+    json.WriteStartObject();
+    json.WriteStartArray("articles");
+    long total = 0;
+    var date = new byte[24];
+    while (await reader.ReadAsync())
+    {
+        // Columns in the statement's order: articlescount, outsidepage, slug, title, description,
+        // taglist, createdat, updatedat, authorusername, authorbio, authorimage,
+        // authorfollowing, body, favorited, favoritescount.
+        total = reader.GetInt64(0);
+        if (reader.GetBoolean(1)) continue;
+        json.WriteStartObject();
+        json.WriteString("slug", reader.GetString(2));
+        json.WriteString("title", reader.GetString(3));
+        json.WriteString("description", reader.GetString(4));
+        json.WriteStartArray("tagList");
+        foreach (var tag in reader.GetFieldValue<string[]>(5)) json.WriteStringValue(tag);
+        json.WriteEndArray();
+        WriteDate(json, "createdAt", reader.GetDateTime(6), date);
+        WriteDate(json, "updatedAt", reader.GetDateTime(7), date);
+        var (username, bio, image, following) = (reader.GetString(8), reader.IsDBNull(9) ? null : reader.GetString(9), reader.IsDBNull(10) ? null : reader.GetString(10), reader.GetBoolean(11));
+        json.WriteBoolean("favorited", reader.GetBoolean(13));
+        json.WriteNumber("favoritesCount", reader.GetInt64(14));
+        json.WriteStartObject("author");
+        json.WriteString("username", username);
+        json.WriteString("bio", bio);
+        json.WriteString("image", image);
+        json.WriteBoolean("following", following);
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+    json.WriteEndArray();
+    json.WriteNumber("articlesCount", total);
+    json.WriteEndObject();
+    await json.FlushAsync();
+});
+
+app.Run();
+
+static void WriteDate(Utf8JsonWriter json, string name, DateTime value, byte[] buffer)
+{
+    value.TryFormat(buffer, out var written, "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fff'Z'", CultureInfo.InvariantCulture);
+    json.WriteString(name, buffer.AsSpan(0, written));
+}

@@ -4,7 +4,8 @@ using Microsoft.EntityFrameworkCore;
 var builder = WebApplication.CreateBuilder(args);
 builder.Logging.ClearProviders();
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(int.Parse(Environment.GetEnvironmentVariable("PORT") ?? "8080", CultureInfo.InvariantCulture)));
-var connectionString = Blog.Bench.EfCore.Urls.ToConnectionString(Environment.GetEnvironmentVariable("DATABASE_URL") ?? throw new InvalidOperationException("DATABASE_URL"));
+// The service's own DATABASE_URL parsing, so both read the same database the same way.
+var connectionString = Blog.Api.Infrastructure.Database.ToConnectionString(Environment.GetEnvironmentVariable("DATABASE_URL") ?? throw new InvalidOperationException("DATABASE_URL"));
 builder.Services.AddDbContextPool<BlogContext>(options => options.UseNpgsql(connectionString));
 var app = builder.Build();
 
@@ -87,19 +88,3 @@ sealed class Article
 }
 sealed class ArticleTag { public long ArticleId { get; set; } public Article Article { get; set; } = null!; public long TagId { get; set; } public Tag Tag { get; set; } = null!; public short Position { get; set; } }
 sealed class Favorite { public long UserId { get; set; } public long ArticleId { get; set; } }
-
-namespace Blog.Bench.EfCore
-{
-    static class Urls
-    {
-        /// <summary>postgres:// URLs as the service accepts them (keyword strings pass through).</summary>
-        public static string ToConnectionString(string url)
-        {
-            if (!url.StartsWith("postgres", StringComparison.Ordinal)) return url;
-            var uri = new Uri(url);
-            var user = uri.UserInfo.Split(':');
-            return $"Host={uri.Host};Port={(uri.Port > 0 ? uri.Port : 5432)};Database={uri.AbsolutePath.TrimStart('/')};Username={Uri.UnescapeDataString(user[0])}"
-                + (user.Length > 1 ? $";Password={Uri.UnescapeDataString(user[1])}" : "");
-        }
-    }
-}

@@ -105,7 +105,7 @@ internal static class ArticleLists
         var rows = await connection.QueryAsync<ArticleRow>(ListSql,
             new
             {
-                tag = NullIfEmpty(tag), author = NullIfEmpty(author), favorited = NullIfEmpty(favorited),
+                tag = Validation.NullIfBlank(tag), author = Validation.NullIfBlank(author), favorited = Validation.NullIfBlank(favorited),
                 page.Limit, page.Offset, me = principal.OptionalId(),
             }, commandTimeout: Database.CommandTimeout);
         return TypedResults.Ok(ToResponse(rows));
@@ -134,5 +134,4 @@ internal static class ArticleLists
         return new ArticlesResponse(articles, total);
     }
 
-    static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }

@@ -84,7 +84,7 @@ public static class CompatEndpoints
                         @email, @hash, @name)
                 ON CONFLICT ((lower(username))) DO NOTHING
                 RETURNING id
-                """, new { username, suffixed = attempt > 0, suffix = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray(), 0, 3), email, hash, name = NullIfEmpty(name) }, commandTimeout: Database.CommandTimeout);
+                """, new { username, suffixed = attempt > 0, suffix = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray(), 0, 3), email, hash, name = Validation.NullIfBlank(name) }, commandTimeout: Database.CommandTimeout);
             if (id is { } userId) return TypedResults.Ok(new JwtResponse(tokens.Issue(userId)));
             if (attempt == 2) return ApiError.Taken("username");
         }
@@ -222,7 +222,6 @@ public static class CompatEndpoints
         return words[..length].TrimEnd() + "…";
     }
 
-    static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }
 
 sealed record Credentials(long Id, string PasswordHash);

@@ -47,7 +47,6 @@ public static class ErrorHandling
         // Without one, a value had the wrong type, and its path names the field.
         BadHttpRequestException { InnerException: JsonException { InnerException: JsonException } } => ApiError.Invalid("body"),
         BadHttpRequestException { InnerException: JsonException json } => ApiError.Invalid(FieldOf(json.Path)),
-        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => ApiError.Of(413, "body", $"is too large (maximum is {Limits.RequestBody} bytes)"),
         BadHttpRequestException { StatusCode: var status } when status is >= 400 and < 500 => ForStatus(status),
         PostgresException postgres => FromPostgres(postgres),
         NpgsqlException or TimeoutException => ApiError.Unavailable,

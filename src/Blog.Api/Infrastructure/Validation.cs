@@ -100,6 +100,9 @@ public sealed class Validation
         return null;
     }
 
+    /// <summary>Null for a missing, empty or blank value (which clears an optional field).</summary>
+    public static string? NullIfBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+
     /// <summary>Postgres text cannot hold NUL, and lone surrogates cannot be encoded as UTF-8.</summary>
     public static bool IsStorable(string value)
     {

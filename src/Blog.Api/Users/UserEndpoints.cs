@@ -141,13 +141,12 @@ public static class UserEndpoints
                 username,
                 hash = changes?.Password.Value is { } password ? Passwords.Hash(password) : null,
                 setBio = changes?.Bio.IsSet == true,
-                bio = NullIfEmpty(changes?.Bio.Value),
+                bio = Validation.NullIfBlank(changes?.Bio.Value),
                 setImage = changes?.Image.IsSet == true,
-                image = NullIfEmpty(changes?.Image.Value),
+                image = Validation.NullIfBlank(changes?.Image.Value),
             }, commandTimeout: Database.CommandTimeout);
         if (user is null) return ApiError.TokenInvalid;
         return TypedResults.Ok(new UserResponse(user.ToUser(tokens.Issue(user.Id))));
     }
 
-    static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }

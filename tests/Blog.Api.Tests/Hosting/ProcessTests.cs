@@ -13,13 +13,7 @@ public sealed class ProcessTests
     static async Task<Dictionary<string, string?>> EnvironmentAsync()
     {
         var (connectionString, _) = await (await PostgresServer.Instance).CreateDatabaseAsync("process");
-        return new Dictionary<string, string?>
-        {
-            ["DATABASE_URL"] = connectionString,
-            ["JWT_SECRET"] = ApiFixture.JwtSecret,
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["PORT"] = Processes.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        };
+        return ServiceProcess.EnvironmentFor(connectionString, Processes.FreePort());
     }
 
     [Theory]

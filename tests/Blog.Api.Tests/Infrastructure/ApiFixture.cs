@@ -32,14 +32,9 @@ public abstract class ApiFixture : IAsyncLifetime
     {
         get
         {
-            var environment = new Dictionary<string, string?>
-            {
-                ["DATABASE_URL"] = ServiceConnectionString,
-                ["JWT_SECRET"] = JwtSecret,
-                ["ASPNETCORE_ENVIRONMENT"] = "Production",
-                ["Logging__LogLevel__Default"] = "Warning",
-                ["AUTH_RATE_LIMIT"] = "1000000",  // tests register many users from one address
-            };
+            var environment = ServiceProcess.EnvironmentFor(ServiceConnectionString);
+            environment["Logging__LogLevel__Default"] = "Warning";
+            environment["AUTH_RATE_LIMIT"] = "1000000";  // tests register many users from one address
             foreach (var (name, value) in ExtraSettings) environment[name] = value;
             return environment;
         }

@@ -48,10 +48,22 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
-    public int Id => process.Id;
     public bool HasExited => process.HasExited;
     public int ExitCode => process.ExitCode;
     public IReadOnlyList<string> Output => [.. output];
+
+    /// <summary>What the binary needs to run in production mode against a database.</summary>
+    public static Dictionary<string, string?> EnvironmentFor(string databaseUrl, int? port = null)
+    {
+        var environment = new Dictionary<string, string?>
+        {
+            ["DATABASE_URL"] = databaseUrl,
+            ["JWT_SECRET"] = ApiFixture.JwtSecret,
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+        };
+        if (port is { } value) environment["PORT"] = value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return environment;
+    }
 
     public static ServiceProcess Start(IReadOnlyDictionary<string, string?> environment, params string[] args)
     {

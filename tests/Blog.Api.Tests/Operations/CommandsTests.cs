@@ -9,19 +9,13 @@ namespace Blog.Api.Tests.Operations;
 /// <summary>The binary's sub-commands, run as a deployment runs them.</summary>
 public sealed class CommandsTests
 {
-    static Dictionary<string, string?> EnvironmentFor(string connectionString) => new()
-    {
-        ["DATABASE_URL"] = connectionString,
-        ["ASPNETCORE_ENVIRONMENT"] = "Production",
-    };
-
     [Fact]
     public async Task Migrate_applies_every_migration_once_and_a_second_run_is_a_no_op()
     {
         var database = await (await PostgresServer.Instance).CreateEmptyDatabaseAsync();
 
-        var first = await ServiceProcess.RunAsync(EnvironmentFor(database), "migrate");
-        var second = await ServiceProcess.RunAsync(EnvironmentFor(database), "migrate");
+        var first = await ServiceProcess.RunAsync(ServiceProcess.EnvironmentFor(database), "migrate");
+        var second = await ServiceProcess.RunAsync(ServiceProcess.EnvironmentFor(database), "migrate");
 
         Assert.True(first.ExitCode == 0, first.Output);
         Assert.Contains("Applied 0001_init.sql", first.Output);
@@ -36,8 +30,8 @@ public sealed class CommandsTests
         var database = await (await PostgresServer.Instance).CreateEmptyDatabaseAsync();
 
         var runs = await Task.WhenAll(
-            ServiceProcess.RunAsync(EnvironmentFor(database), "migrate"),
-            ServiceProcess.RunAsync(EnvironmentFor(database), "migrate"));
+            ServiceProcess.RunAsync(ServiceProcess.EnvironmentFor(database), "migrate"),
+            ServiceProcess.RunAsync(ServiceProcess.EnvironmentFor(database), "migrate"));
 
         Assert.All(runs, run => Assert.True(run.ExitCode == 0, run.Output));
         Assert.Single(runs, run => run.Output.Contains("Applied", StringComparison.Ordinal));
@@ -48,7 +42,7 @@ public sealed class CommandsTests
     public async Task Migrate_uses_the_direct_connection_when_one_is_given()
     {
         var database = await (await PostgresServer.Instance).CreateEmptyDatabaseAsync();
-        var environment = EnvironmentFor($"Host=127.0.0.1;Port={Processes.FreePort()};Username=nobody");  // the pooled URL: unreachable
+        var environment = ServiceProcess.EnvironmentFor($"Host=127.0.0.1;Port={Processes.FreePort()};Username=nobody");  // the pooled URL: unreachable
         environment["DIRECT_DATABASE_URL"] = database;
 
         var run = await ServiceProcess.RunAsync(environment, "migrate");
@@ -62,15 +56,13 @@ public sealed class CommandsTests
     {
         var database = await (await PostgresServer.Instance).CreateEmptyDatabaseAsync();
         var port = Processes.FreePort();
-        var environment = EnvironmentFor(database);
-        environment["JWT_SECRET"] = ApiFixture.JwtSecret;
-        environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var environment = ServiceProcess.EnvironmentFor(database, port);
         await using var service = ServiceProcess.Start(environment);
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         await BinaryApi.WaitUntilHealthy(service, client);
 
         using (var before = await client.GetAsync("/health/ready")) Assert.Equal(HttpStatusCode.ServiceUnavailable, before.StatusCode);
-        Assert.Equal(0, (await ServiceProcess.RunAsync(EnvironmentFor(database), "migrate")).ExitCode);
+        Assert.Equal(0, (await ServiceProcess.RunAsync(ServiceProcess.EnvironmentFor(database), "migrate")).ExitCode);
         using (var after = await client.GetAsync("/health/ready")) Assert.Equal(HttpStatusCode.OK, after.StatusCode);
     }
 
@@ -79,9 +71,9 @@ public sealed class CommandsTests
     {
         var (database, _) = await (await PostgresServer.Instance).CreateDatabaseAsync("seed");
 
-        var first = await ServiceProcess.RunAsync(EnvironmentFor(database), "seed");
+        var first = await ServiceProcess.RunAsync(ServiceProcess.EnvironmentFor(database), "seed");
         var counts = await CountRowsAsync(database);
-        var second = await ServiceProcess.RunAsync(EnvironmentFor(database), "seed");
+        var second = await ServiceProcess.RunAsync(ServiceProcess.EnvironmentFor(database), "seed");
 
         Assert.True(first.ExitCode == 0 && second.ExitCode == 0, first.Output + second.Output);
         Assert.All(counts, table => Assert.True(table.Value > 0, $"the seed put nothing into {table.Key}"));
@@ -91,7 +83,7 @@ public sealed class CommandsTests
     [Fact]
     public async Task An_unknown_command_exits_non_zero_with_usage()
     {
-        var run = await ServiceProcess.RunAsync(EnvironmentFor("Host=127.0.0.1"), "frobnicate");
+        var run = await ServiceProcess.RunAsync(ServiceProcess.EnvironmentFor("Host=127.0.0.1"), "frobnicate");
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("Usage", run.Output);
     }

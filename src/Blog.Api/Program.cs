@@ -7,7 +7,8 @@ using Blog.Api.Tags;
 using Blog.Api.Users;
 using Scalar.AspNetCore;
 
-var builder = WebApplication.CreateSlimBuilder(args);
+// Configuration comes from the environment; no appsettings file is watched for changes.
+var builder = WebApplication.CreateSlimBuilder([.. args, "--hostBuilder:reloadConfigOnChange=false"]);
 
 // Sub-commands of the same binary: `Blog.Api migrate` (Fly's release_command) and `Blog.Api seed`.
 if (args is [var command, ..] && !command.StartsWith('-')) return await Commands.RunAsync(command, Settings.From(builder.Configuration, builder.Environment));

@@ -27,6 +27,8 @@ public static class Hosting
         // requests get this long to finish before the process exits.
         builder.Services.AddOptions<HostOptions>().Configure<Settings>((host, settings) => host.ShutdownTimeout = settings.ShutdownTimeout);
 
+        builder.Services.AddHostedService<IdleMemory>();
+
         builder.Services.AddCors();
         builder.Services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>().Configure<Settings>((cors, settings) =>
             cors.AddDefaultPolicy(policy =>

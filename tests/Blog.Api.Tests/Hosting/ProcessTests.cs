@@ -7,7 +7,7 @@ using Npgsql;
 
 namespace Blog.Api.Tests.Hosting;
 
-/// <summary>How the binary behaves as a process: configuration, logs, shutdown.</summary>
+/// <summary>How the binary behaves as a process: configuration, logs, memory, shutdown.</summary>
 public sealed class ProcessTests
 {
     static async Task<Dictionary<string, string?>> EnvironmentAsync()
@@ -86,6 +86,47 @@ public sealed class ProcessTests
             }
         }
     }
+
+    [Fact]
+    public async Task Runs_a_workstation_GC_and_watches_no_configuration_files()
+    {
+        var environment = await EnvironmentAsync();
+        await using var service = ServiceProcess.Start(environment);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{environment["PORT"]}") };
+        await BinaryApi.WaitUntilHealthy(service, client);
+
+        // A server GC runs a thread per core and a file watcher its own thread; both are
+        // memory an idle edge machine does not need (a misspelt MSBuild property once kept
+        // the server GC on unnoticed).
+        var threads = Directory.GetDirectories($"/proc/{service.Id}/task").Select(task => File.ReadAllText(Path.Combine(task, "comm")).Trim()).ToArray();
+        Assert.Contains(".NET Finalizer", threads);
+        Assert.DoesNotContain(threads, name => name.Contains("Server GC", StringComparison.Ordinal));
+        Assert.DoesNotContain(threads, name => name.Contains("File Watch", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Gives_memory_back_once_idle()
+    {
+        var environment = await EnvironmentAsync();
+        await using var service = ServiceProcess.Start(environment);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{environment["PORT"]}") };
+        await BinaryApi.WaitUntilHealthy(service, client);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/articles")).StatusCode);
+
+        // Start-up leaves most of what it allocated as garbage; once the service is quiet for
+        // a few seconds, IdleMemory collects it and the heap's pages go back to the system.
+        var busy = AnonymousKilobytes(service.Id);
+        var idle = busy;
+        for (var clock = Stopwatch.StartNew(); clock.Elapsed < TimeSpan.FromSeconds(20) && idle > busy * 3 / 4; idle = AnonymousKilobytes(service.Id))
+        {
+            await Task.Delay(250);
+        }
+        Assert.True(idle <= busy * 3 / 4, $"anonymous memory {busy} kB after start-up, {idle} kB once idle");
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/articles")).StatusCode);
+    }
+
+    static long AnonymousKilobytes(int pid) =>
+        long.Parse(File.ReadLines($"/proc/{pid}/status").Single(line => line.StartsWith("RssAnon:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
 
     [Fact]
     public async Task SIGTERM_lets_in_flight_requests_finish_refuses_new_ones_and_exits_0()

@@ -49,6 +49,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     public bool HasExited => process.HasExited;
+    public int Id => process.Id;
     public int ExitCode => process.ExitCode;
     public IReadOnlyList<string> Output => [.. output];
 

@@ -46,7 +46,7 @@ app.UseRateLimiter();
 app.UseEdgeCache(settings);
 
 app.MapHealth();
-app.MapOpenApi();
+app.MapApiDocument();
 app.MapScalarApiReference("/docs", docs => docs
     .WithTitle("Blog API")
     .AddPreferredSecuritySchemes(OpenApi.TokenScheme)

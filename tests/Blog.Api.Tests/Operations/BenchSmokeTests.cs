@@ -5,7 +5,8 @@ namespace Blog.Api.Tests.Operations;
 
 /// <summary>
 /// Keeps the benchmark harness from rotting (bench/run itself is not part of the suite): its
-/// cold-start probe starts the binary, gets a database-backed 200 and reads the memory.
+/// cold-start probe starts the binary, gets a database-backed 200 and reads the memory
+/// a second later and once idle.
 /// </summary>
 public sealed class BenchSmokeTests
 {
@@ -19,6 +20,7 @@ public sealed class BenchSmokeTests
 
         var result = JsonDocument.Parse(output).RootElement;
         Assert.InRange(result.GetProperty("median_ms").GetDouble(), 1, 10_000);
+        Assert.InRange(result.GetProperty("rss_1s_mb").GetDouble(), 1, 1_000);
         Assert.InRange(result.GetProperty("idle_rss_mb").GetDouble(), 1, 1_000);
     }
 }

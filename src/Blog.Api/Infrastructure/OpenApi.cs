@@ -11,7 +11,7 @@ public static class OpenApi
 {
     public const string TokenScheme = "Token";
 
-    public const string DocumentPath = "/openapi/v1.json";
+    const string DocumentPath = "/openapi/v1.json";
 
     /// <summary>
     /// Whether this process builds the document itself. The framework's generator, with the

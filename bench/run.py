@@ -243,12 +243,14 @@ def main():
 
 
 def chart(r, output_dir):
-    """bench/results/latest.svg with gnuplot: throughput, cold start, far-database latency."""
+    """bench/results/latest.svg with gnuplot: throughput, cold start, idle memory, far-database latency."""
     rows = {
         "throughput.dat": [("service", r["throughput"]["service"]["list (anonymous)"]["rps"]),
                            ("ceiling", r["throughput"]["ceiling"]["list (anonymous)"]["rps"]),
                            ("EF Core", r["throughput"]["efcore"]["list (anonymous)"]["rps"])],
         "coldstart.dat": [("AOT", r["cold_start"]["aot"]["median_ms"]), ("JIT", r["cold_start"]["jit"]["median_ms"])],
+        "memory.dat": [("service", r["memory"]["idle_rss_mb"]), ("ceiling", r["memory"]["ceiling_idle_rss_mb"]),
+                       ("JIT", r["memory"]["jit_idle_rss_mb"])],
         "far.dat": [(name.replace("service ", "").replace("efcore ", "EF Core ").replace(" (", "\\n("), f["p50_ms"])
                     for name, f in r["far_database"]["endpoints"].items()],
     }
@@ -257,9 +259,9 @@ def chart(r, output_dir):
             data.writelines(f'"{label}" {value}\n' for label, value in values)
     title = f"Blog API benchmarks, {r['date']} (bench/run)"
     script = f"""
-set terminal svg size 1200,420 font 'sans,11' background '#ffffff'
+set terminal svg size 1600,420 font 'sans,11' background '#ffffff'
 set output '{output_dir}/latest.svg'
-set multiplot layout 1,3 title "{title}"
+set multiplot layout 1,4 title "{title}"
 set style fill solid 0.85 noborder
 set boxwidth 0.6
 set grid ytics lc rgb '#dddddd'
@@ -270,6 +272,8 @@ set title 'GET /api/articles, 100k articles (req/s, higher is better)'
 plot '{output_dir}/throughput.dat' using 0:2:xtic(1) with boxes lc rgb '#2b6cb0', '' using 0:2:(sprintf('%.0f', $2)) with labels offset 0,0.7
 set title 'Cold start to first DB answer (ms, lower is better)'
 plot '{output_dir}/coldstart.dat' using 0:2:xtic(1) with boxes lc rgb '#38a169', '' using 0:2:(sprintf('%.0f', $2)) with labels offset 0,0.7
+set title 'Idle memory, RSS (MB, lower is better)'
+plot '{output_dir}/memory.dat' using 0:2:xtic(1) with boxes lc rgb '#805ad5', '' using 0:2:(sprintf('%.1f', $2)) with labels offset 0,0.7
 set title 'Database 40 ms away: p50 latency (ms)'
 set xtics font ',8'
 plot '{output_dir}/far.dat' using 0:2:xtic(1) with boxes lc rgb '#dd6b20', '' using 0:2:(sprintf('%.0f', $2)) with labels offset 0,0.7

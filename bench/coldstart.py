@@ -7,7 +7,7 @@ seconds later (the service collects its start-up garbage once quiet; see IdleMem
 stops the process. Repeats and prints one JSON object: the runs, their median, and the
 median RSS at both moments.
 
-usage: coldstart.py RUNS PATH COMMAND... (environment: DATABASE_URL, JWT_SECRET, ...)
+usage: coldstart.py RUNS PATH COMMAND... (environment: DATABASE_URL, JWT_SECRET, ...; IDLE_SECONDS)
 """
 import http.client
 import json
@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-IDLE_SECONDS = 6  # after the first 200, with no traffic
+IDLE_SECONDS = int(os.environ.get("IDLE_SECONDS", "6"))  # after the first 200, with no traffic
 
 
 def free_port():

@@ -43,9 +43,8 @@ public sealed class ProcessTests
         var environment = await EnvironmentAsync();
         var keywords = new NpgsqlConnectionStringBuilder(environment["DATABASE_URL"]);
         environment["DATABASE_URL"] = $"postgres://{keywords.Username}:unused-password@{keywords.Host}:{keywords.Port}/{keywords.Database}?sslmode=disable&application_name=blog-test";
-        await using var service = ServiceProcess.Start(environment);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{environment["PORT"]}") };
-        await BinaryApi.WaitUntilHealthy(service, client);
+        await using var service = await ServiceProcess.StartHealthyAsync(environment);
+        var client = service.Client;
 
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/articles")).StatusCode);
@@ -59,9 +58,8 @@ public sealed class ProcessTests
         const string databasePassword = "database-password-never-logged";
         environment["DATABASE_URL"] = $"postgres://{keywords.Username}:{databasePassword}@{keywords.Host}:{keywords.Port}/{keywords.Database}";
         environment["Logging__LogLevel__Default"] = "Debug";
-        await using var service = ServiceProcess.Start(environment);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{environment["PORT"]}") };
-        await BinaryApi.WaitUntilHealthy(service, client);
+        await using var service = await ServiceProcess.StartHealthyAsync(environment);
+        var client = service.Client;
 
         const string password = "user-password-never-logged";
         var registered = await client.PostAsJsonAsync("/api/users", new { user = new { username = "logger", email = "logger@example.com", password } });
@@ -91,9 +89,7 @@ public sealed class ProcessTests
     public async Task Runs_a_workstation_GC_and_watches_no_configuration_files()
     {
         var environment = await EnvironmentAsync();
-        await using var service = ServiceProcess.Start(environment);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{environment["PORT"]}") };
-        await BinaryApi.WaitUntilHealthy(service, client);
+        await using var service = await ServiceProcess.StartHealthyAsync(environment);
 
         // A server GC runs a thread per core and a file watcher its own thread; both are
         // memory an idle edge machine does not need (a misspelt MSBuild property once kept
@@ -108,9 +104,8 @@ public sealed class ProcessTests
     public async Task Gives_memory_back_once_idle()
     {
         var environment = await EnvironmentAsync();
-        await using var service = ServiceProcess.Start(environment);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{environment["PORT"]}") };
-        await BinaryApi.WaitUntilHealthy(service, client);
+        await using var service = await ServiceProcess.StartHealthyAsync(environment);
+        var client = service.Client;
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/articles")).StatusCode);
 
         // Start-up leaves most of what it allocated as garbage; once the service is quiet for
@@ -132,10 +127,8 @@ public sealed class ProcessTests
     public async Task SIGTERM_lets_in_flight_requests_finish_refuses_new_ones_and_exits_0()
     {
         var environment = await EnvironmentAsync();
-        await using var service = ServiceProcess.Start(environment);
-        var address = new Uri($"http://127.0.0.1:{environment["PORT"]}");
-        using var client = new HttpClient { BaseAddress = address };
-        await BinaryApi.WaitUntilHealthy(service, client);
+        await using var service = await ServiceProcess.StartHealthyAsync(environment);
+        var client = service.Client;
         var registered = await client.PostAsJsonAsync("/api/users", new { user = new { username = "slow", email = "slow@example.com", password = "long enough" } });
         var token = (await registered.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("user").GetProperty("token").GetString()!;
 
@@ -152,7 +145,7 @@ public sealed class ProcessTests
 
         await service.TerminateAsync();
         await Task.Delay(500);
-        using var fresh = new HttpClient { BaseAddress = address };
+        using var fresh = new HttpClient { BaseAddress = client.BaseAddress };
         await Assert.ThrowsAsync<HttpRequestException>(() => fresh.GetAsync("/health"));
         Assert.False(service.HasExited, "the process waits for the in-flight request");
 

@@ -95,31 +95,10 @@ public class BinaryApi : ApiFixture
 
     protected override async Task StartAsync()
     {
-        var port = Processes.FreePort();
         var environment = Environment;
-        environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        Process = ServiceProcess.Start(environment);
-        Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await WaitUntilHealthy(Process, Client);
-    }
-
-    public static async Task WaitUntilHealthy(ServiceProcess process, HttpClient client)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (DateTime.UtcNow < deadline && !process.HasExited)
-        {
-            try
-            {
-                using var response = await client.GetAsync("/health");
-                if (response.IsSuccessStatusCode) return;
-            }
-            catch (HttpRequestException)
-            {
-                // not listening yet
-            }
-            await Task.Delay(20);
-        }
-        throw new InvalidOperationException("The binary did not become healthy:\n" + string.Join('\n', process.Output));
+        environment["PORT"] = Processes.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Process = await ServiceProcess.StartHealthyAsync(environment);
+        Client = Process.Client;
     }
 
     public override async Task DisposeAsync()

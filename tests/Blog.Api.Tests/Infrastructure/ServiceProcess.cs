@@ -84,6 +84,49 @@ public sealed class ServiceProcess : IAsyncDisposable
         return new ServiceProcess(Process.Start(info)!);
     }
 
+    /// <summary>
+    /// Starts the service with <paramref name="environment"/> (which names its PORT) and waits
+    /// until /health answers; <see cref="Client"/> then speaks to it.
+    /// </summary>
+    public static async Task<ServiceProcess> StartHealthyAsync(IReadOnlyDictionary<string, string?> environment, TimeSpan? requestTimeout = null)
+    {
+        var service = Start(environment);
+        service.Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{environment["PORT"]}") };
+        if (requestTimeout is { } timeout) service.Client.Timeout = timeout;
+        try
+        {
+            await service.WaitUntilHealthyAsync();
+            return service;
+        }
+        catch
+        {
+            await service.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>HTTP to the service; set by <see cref="StartHealthyAsync"/>.</summary>
+    public HttpClient Client { get; private set; } = null!;
+
+    async Task WaitUntilHealthyAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (DateTime.UtcNow < deadline && !process.HasExited)
+        {
+            try
+            {
+                using var response = await Client.GetAsync("/health");
+                if (response.IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+            await Task.Delay(20);
+        }
+        throw new InvalidOperationException("The binary did not become healthy:\n" + string.Join('\n', Output));
+    }
+
     /// <summary>Runs a sub-command (e.g. migrate) to the end and returns its exit code and output.</summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
@@ -104,6 +147,7 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Client?.Dispose();
         if (!process.HasExited)
         {
             process.Kill();

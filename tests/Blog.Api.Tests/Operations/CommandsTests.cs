@@ -55,11 +55,8 @@ public sealed class CommandsTests
     public async Task The_binary_is_ready_only_after_migrate()
     {
         var database = await (await PostgresServer.Instance).CreateEmptyDatabaseAsync();
-        var port = Processes.FreePort();
-        var environment = ServiceProcess.EnvironmentFor(database, port);
-        await using var service = ServiceProcess.Start(environment);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await BinaryApi.WaitUntilHealthy(service, client);
+        await using var service = await ServiceProcess.StartHealthyAsync(ServiceProcess.EnvironmentFor(database, Processes.FreePort()));
+        var client = service.Client;
 
         using (var before = await client.GetAsync("/health/ready")) Assert.Equal(HttpStatusCode.ServiceUnavailable, before.StatusCode);
         Assert.Equal(0, (await ServiceProcess.RunAsync(ServiceProcess.EnvironmentFor(database), "migrate")).ExitCode);

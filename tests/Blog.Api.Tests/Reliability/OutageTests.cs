@@ -29,12 +29,11 @@ public sealed class OutageTests(ITestOutputHelper output)
         var (connectionString, _) = await (await PostgresServer.Instance).CreateDatabaseAsync("outage");
         var direct = new NpgsqlConnectionStringBuilder(connectionString);
         var proxy = new TcpProxy(direct.Host!, direct.Port);
-        var port = Processes.FreePort();
-        var process = ServiceProcess.Start(ServiceProcess.EnvironmentFor(new NpgsqlConnectionStringBuilder(connectionString) { Port = proxy.Port }.ConnectionString, port));
-        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
-        await BinaryApi.WaitUntilHealthy(process, client);
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/articles")).StatusCode);  // warm pool
-        return new Service(process, client, proxy);
+        var process = await ServiceProcess.StartHealthyAsync(
+            ServiceProcess.EnvironmentFor(new NpgsqlConnectionStringBuilder(connectionString) { Port = proxy.Port }.ConnectionString, Processes.FreePort()),
+            requestTimeout: TimeSpan.FromSeconds(60));
+        Assert.Equal(HttpStatusCode.OK, (await process.Client.GetAsync("/api/articles")).StatusCode);  // warm pool
+        return new Service(process, process.Client, proxy);
     }
 
     static async Task AssertUnavailable(HttpResponseMessage response)

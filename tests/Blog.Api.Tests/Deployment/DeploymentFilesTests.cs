@@ -1,3 +1,4 @@
+using System.Net;
 using Blog.Api.Tests.Infrastructure;
 using Tomlyn;
 using Tomlyn.Model;
@@ -8,6 +9,10 @@ namespace Blog.Api.Tests.Deployment;
 public sealed class DeploymentFilesTests
 {
     static string Read(string file) => File.ReadAllText(Path.Combine(ServiceProcess.RepositoryRoot, file));
+
+    static TomlTable Fly() => TomlSerializer.Deserialize<TomlTable>(Read("fly.toml"))!;
+
+    static string FinalStageSetting(string instruction) => Assert.Single(Stages()[^1].Lines, l => l.Instruction == instruction).Arguments;
 
     /// <summary>The Containerfile's stages, each a list of (instruction, arguments).</summary>
     static List<(string From, List<(string Instruction, string Arguments)> Lines)> Stages()
@@ -48,7 +53,7 @@ public sealed class DeploymentFilesTests
     [Fact]
     public void Fly_runs_small_machines_near_the_database_with_checks_and_migrations()
     {
-        var fly = TomlSerializer.Deserialize<TomlTable>(Read("fly.toml"))!;
+        var fly = Fly();
 
         Assert.Equal("blog-api", fly["app"]);
         Assert.False(string.IsNullOrEmpty(fly["primary_region"] as string));
@@ -73,5 +78,60 @@ public sealed class DeploymentFilesTests
         // Fly must wait longer than the service drains requests on SIGTERM.
         var drain = long.Parse((string)((TomlTable)fly["env"])["SHUTDOWN_TIMEOUT_SECONDS"]);
         Assert.True((long)fly["kill_timeout"] > drain);
+    }
+
+    [Fact]
+    public void Fly_builds_the_Containerfile_and_sends_traffic_to_the_port_the_image_listens_on()
+    {
+        var fly = Fly();
+        var dockerfile = (string)((TomlTable)fly["build"])["dockerfile"];
+        Assert.True(File.Exists(Path.Combine(ServiceProcess.RepositoryRoot, dockerfile)), $"[build] dockerfile names {dockerfile}, which is not in the repository");
+        Assert.Equal("Containerfile", dockerfile);
+
+        var port = (long)((TomlTable)fly["http_service"])["internal_port"];
+        Assert.Equal(port.ToString(System.Globalization.CultureInfo.InvariantCulture), (string)((TomlTable)fly["env"])["PORT"]);
+        Assert.Contains($"PORT={port}", FinalStageSetting("ENV"));
+        Assert.Equal(port.ToString(System.Globalization.CultureInfo.InvariantCulture), FinalStageSetting("EXPOSE"));
+    }
+
+    [Fact]
+    public async Task The_release_command_is_a_sub_command_of_the_binary_and_migrates()
+    {
+        var release = ((string)((TomlTable)Fly()["deploy"])["release_command"]).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        // The command names the image's entry point, then the sub-command.
+        Assert.Equal(FinalStageSetting("ENTRYPOINT"), $"[\"{release[0]}\"]");
+        var database = await (await PostgresServer.Instance).CreateEmptyDatabaseAsync();
+
+        var run = await ServiceProcess.RunAsync(FlyEnvironment(database), release[1..]);
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains("Applied 0001_init.sql", run.Output);
+    }
+
+    [Fact]
+    public async Task Every_health_check_in_fly_toml_answers_200_from_the_binary()
+    {
+        var fly = Fly();
+        var (database, _) = await (await PostgresServer.Instance).CreateDatabaseAsync("fly");
+        var environment = FlyEnvironment(database);
+        environment["PORT"] = Processes.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);  // fly.toml's 8080 may be taken here
+        await using var service = await ServiceProcess.StartHealthyAsync(environment);
+
+        var checks = (TomlTableArray)((TomlTable)fly["http_service"])["checks"];
+        Assert.NotEmpty(checks);
+        foreach (var check in checks)
+        {
+            using var request = new HttpRequestMessage(new HttpMethod((string)check["method"]), (string)check["path"]);
+            using var response = await service.Client.SendAsync(request);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{check["method"]} {check["path"]} answered {(int)response.StatusCode}");
+        }
+    }
+
+    /// <summary>The binary's environment on Fly: fly.toml's [env], plus the secrets.</summary>
+    static Dictionary<string, string?> FlyEnvironment(string databaseUrl)
+    {
+        var environment = ServiceProcess.EnvironmentFor(databaseUrl);
+        foreach (var (name, value) in (TomlTable)Fly()["env"]) environment[name] = (string)value;
+        return environment;
     }
 }

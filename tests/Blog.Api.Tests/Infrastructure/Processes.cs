@@ -18,16 +18,29 @@ public static class Processes
     /// <summary>Runs a command to completion; throws with its output when it fails.</summary>
     public static async Task<string> RunAsync(params string[] command)
     {
+        var (exitCode, stdout, stderr) = await RunCapturedAsync(command);
+        if (exitCode != 0)
+        {
+            throw new InvalidOperationException($"`{string.Join(' ', command)}` exited with {exitCode}:\n{stdout}\n{stderr}");
+        }
+        return stdout;
+    }
+
+    /// <summary>Runs a command to completion; its exit code and its output and errors together.</summary>
+    public static async Task<(int ExitCode, string Output)> RunWithExitCodeAsync(params string[] command)
+    {
+        var (exitCode, stdout, stderr) = await RunCapturedAsync(command);
+        return (exitCode, stdout + stderr);
+    }
+
+    static async Task<(int ExitCode, string Stdout, string Stderr)> RunCapturedAsync(string[] command)
+    {
         var info = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in command.Skip(1)) info.ArgumentList.Add(arg);
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"`{string.Join(' ', command)}` exited with {process.ExitCode}:\n{await stdout}\n{await stderr}");
-        }
-        return await stdout;
+        return (process.ExitCode, await stdout, await stderr);
     }
 }

@@ -116,7 +116,8 @@ class DelayProxy:
                 break
             except OSError:
                 time.sleep(0.05)
-        self.tool = tool or "built-in"
+        # Relative to the repository: committed results never carry a machine's own paths.
+        self.tool = os.path.relpath(os.path.realpath(tool), REPO) if tool else "built-in"
 
     async def _serve(self, target_port, delay):
         async def pump(reader, writer):

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Blog.Api.Articles;
-using Blog.Api.Infrastructure;
+using Blog.Api.Data;
 using Npgsql;
 using NpgsqlTypes;
 

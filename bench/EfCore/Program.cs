@@ -5,7 +5,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Logging.ClearProviders();
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(int.Parse(Environment.GetEnvironmentVariable("PORT") ?? "8080", CultureInfo.InvariantCulture)));
 // The service's own DATABASE_URL parsing, so both read the same database the same way.
-var connectionString = Blog.Api.Infrastructure.Database.ToConnectionString(Environment.GetEnvironmentVariable("DATABASE_URL") ?? throw new InvalidOperationException("DATABASE_URL"));
+var connectionString = Blog.Api.Data.DatabaseUrl.ToConnectionString(Environment.GetEnvironmentVariable("DATABASE_URL") ?? throw new InvalidOperationException("DATABASE_URL"));
 builder.Services.AddDbContextPool<BlogContext>(options => options.UseNpgsql(connectionString));
 var app = builder.Build();
 

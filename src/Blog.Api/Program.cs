@@ -1,7 +1,11 @@
 using Blog.Api.Articles;
+using Blog.Api.Auth;
 using Blog.Api.Comments;
 using Blog.Api.Compat;
-using Blog.Api.Infrastructure;
+using Blog.Api.Data;
+using Blog.Api.Docs;
+using Blog.Api.Hosting;
+using Blog.Api.Http;
 using Blog.Api.Profiles;
 using Blog.Api.Tags;
 using Blog.Api.Users;
@@ -13,11 +17,13 @@ var builder = WebApplication.CreateSlimBuilder([.. args, "--hostBuilder:reloadCo
 // Sub-commands of the same binary: `Blog.Api migrate` (Fly's release_command) and `Blog.Api seed`.
 if (args is [var command, ..] && !command.StartsWith('-')) return await Commands.RunAsync(command, Settings.From(builder.Configuration, builder.Environment));
 
-builder.ConfigureHosting();
+// Settings are read once, when the host is built (tests add theirs to the configuration).
+builder.Services.AddSingleton(services => Settings.From(services.GetRequiredService<IConfiguration>(), builder.Environment));
+builder.ConfigureEdgeHosting();
 builder.Services.ConfigureHttpJsonOptions(AppJson.Configure);
 builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);  // → ErrorHandling
+builder.Services.AddRequestDeadline();
 
-builder.Services.AddSingleton(services => Settings.From(services.GetRequiredService<IConfiguration>(), builder.Environment));
 builder.Services.AddSingleton(services => Database.CreateDataSource(services.GetRequiredService<Settings>().DatabaseUrl));
 builder.Services.AddSingleton(services => new Tokens(services.GetRequiredService<Settings>().JwtSecret));
 builder.Services.AddTokenAuthentication();
@@ -37,7 +43,9 @@ if (settings.Problems.Count > 0)
     return 1;
 }
 
+app.Use(IdleMemory.CountRequests);
 app.UseApiErrors();
+app.UseRequestTimeouts();
 app.UseCors();
 app.UseAuthentication();
 app.RejectInvalidTokens();

@@ -1,20 +1,23 @@
 using System.Security.Claims;
-using Blog.Api.Infrastructure;
+using Blog.Api.Auth;
+using Blog.Api.Docs;
+using Blog.Api.Hosting;
+using Blog.Api.Http;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 
 namespace Blog.Api.Articles;
 
-public static class ArticleEndpoints
+internal static class ArticleEndpoints
 {
     public static void MapArticles(this IEndpointRouteBuilder app)
     {
         var articles = app.MapGroup("/api/articles").WithTags("Articles");
 
-        articles.MapGet("", ArticleLists.List).WithName("ListArticles").CachedForAnonymous()
+        articles.MapGet("", ArticleLists.List).WithName("ListArticles").CachedForAnonymous().DocumentsPaging()
             .WithSummary("Articles, newest first, filtered by tag, author or favoriting user").ProducesErrors(401, 422);
-        articles.MapGet("/feed", ArticleLists.Feed).WithName("Feed")
+        articles.MapGet("/feed", ArticleLists.Feed).WithName("Feed").DocumentsPaging()
             .WithSummary("Articles by the users the caller follows, newest first").RequireUser().ProducesErrors(422);
         articles.MapGet("/{slug}", Get).WithName("GetArticle").CachedForAnonymous()
             .WithSummary("One article, with its body").ProducesErrors(401, 404);
@@ -38,7 +41,7 @@ public static class ArticleEndpoints
             SELECT {ArticleSql.Columns}, a.body, {ArticleSql.Favorites}
             FROM articles a JOIN users u ON u.id = a.author_id
             WHERE a.slug = @slug
-            """, new { slug, me = principal.OptionalId() }, commandTimeout: Database.CommandTimeout);
+            """, new { slug, me = principal.OptionalId() });
         return article is null ? ApiError.NotFound("article") : TypedResults.Ok(new ArticleResponse(article.ToArticle()));
     }
 
@@ -52,16 +55,12 @@ public static class ArticleEndpoints
         var tags = check.Tags("tagList", input?.TagList);
         if (check.Failed) return check.Error;
 
-        // The slug is the title's plus the new id: unique by construction, so two articles
-        // with one title (even created at the same instant) never collide and nothing retries.
         // The final SELECT cannot see rows this statement inserts into article_tags, so the
         // tag list comes from the input it stored.
         await using var connection = db.CreateConnection();
         var article = await connection.QuerySingleAsync<ArticleRow>($"""
             WITH a AS (
-                INSERT INTO articles (id, slug, title, description, body, author_id)
-                SELECT id, @slug || '-' || id, @title, @description, @body, @me
-                FROM (SELECT nextval(pg_get_serial_sequence('articles', 'id')) AS id) AS next
+                {ArticleSql.Insert}
                 RETURNING *
             ), tag AS (
                 {ArticleSql.UpsertTags}
@@ -71,12 +70,12 @@ public static class ArticleEndpoints
                 FROM a, unnest({ArticleSql.Tags}) WITH ORDINALITY AS list (name, position)
                 JOIN tag ON tag.name = list.name
             )
-            SELECT a.slug, a.title, a.description, a.body, {ArticleSql.Tags} AS taglist,
+            SELECT a.slug, a.title, a.description, a.body, {ArticleSql.GivenTagList} AS taglist,
                    a.created_at AS createdat, a.updated_at AS updatedat, false AS favorited, 0::bigint AS favoritescount,
                    u.username AS authorusername, u.bio AS authorbio, u.image AS authorimage, false AS authorfollowing
             FROM a JOIN users u ON u.id = a.author_id
             """,
-            new { slug = Slugs.BaseFor(input!.Title!), title = input.Title, description = input.Description, body = input.Body, tags = ArticleSql.TagsParameter(tags), me = principal.Id() }, commandTimeout: Database.CommandTimeout);
+            new { slug = Slugs.BaseFor(input!.Title!), title = input.Title, description = input.Description, body = input.Body, tags = ArticleSql.TagsParameter(tags), me = principal.Id() });
         return TypedResults.Created($"/api/articles/{article.Slug}", new ArticleResponse(article.ToArticle()));
     }
 
@@ -88,10 +87,7 @@ public static class ArticleEndpoints
         if (changes?.Description.IsSet == true) check.Required("description", changes.Description.Value, Limits.Description);
         if (changes?.Body.IsSet == true) check.Required("body", changes.Body.Value, Limits.Body);
         var tags = changes?.TagList is null ? null : check.Tags("tagList", changes.TagList);
-        if (changes is not { Title.IsSet: true } and not { Description.IsSet: true } and not { Body.IsSet: true } and not { TagList: not null })
-        {
-            check.Add("article", "can't be blank");  // nothing to change
-        }
+        if (changes?.ChangesNothing() != false) check.Add("article", "can't be blank");
         if (check.Failed) return check.Error;
         if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
 
@@ -104,14 +100,7 @@ public static class ArticleEndpoints
             WITH target AS (
                 SELECT id, author_id FROM articles WHERE slug = @slug
             ), a AS (
-                UPDATE articles a SET
-                    title       = coalesce(@title, a.title),
-                    slug        = CASE WHEN @title IS NULL THEN a.slug ELSE @newSlug || '-' || a.id END,
-                    description = coalesce(@description, a.description),
-                    body        = coalesce(@body, a.body),
-                    updated_at  = now()
-                FROM target
-                WHERE a.id = target.id AND target.author_id = @me
+                {ArticleSql.Update}
                 RETURNING a.*
             ), tag AS (
                 {ArticleSql.UpsertTags}
@@ -125,10 +114,11 @@ public static class ArticleEndpoints
                 JOIN tag ON tag.name = list.name
                 ON CONFLICT (article_id, tag_id) DO UPDATE SET position = EXCLUDED.position
             )
-            SELECT {ArticleSql.Columns}, a.body, {ArticleSql.Favorites}, false AS forbidden
+            SELECT {ArticleSql.Columns}, a.body, {ArticleSql.Favorites}, false AS forbidden,
+                   CASE WHEN @tags::text IS NULL THEN NULL ELSE {ArticleSql.GivenTagList} END AS newtaglist
             FROM a JOIN users u ON u.id = a.author_id
             UNION ALL
-            SELECT {ArticleSql.Columns}, a.body, {ArticleSql.Favorites}, true
+            SELECT {ArticleSql.Columns}, a.body, {ArticleSql.Favorites}, true, NULL
             FROM target JOIN articles a ON a.id = target.id JOIN users u ON u.id = a.author_id
             WHERE target.author_id <> @me
             """,
@@ -141,11 +131,11 @@ public static class ArticleEndpoints
                 description = changes?.Description.Value,
                 body = changes?.Body.Value,
                 tags = ArticleSql.TagsParameter(tags),
-            }, commandTimeout: Database.CommandTimeout);
+            });
         if (article is null) return ApiError.NotFound("article");
         if (article.Forbidden) return ApiError.Forbidden("article");
         // ArticleSql.Columns read the tags before this statement changed them.
-        return TypedResults.Ok(new ArticleResponse(article.ToArticle() with { TagList = tags ?? article.TagList }));
+        return TypedResults.Ok(new ArticleResponse(article.ToArticle() with { TagList = article.NewTagList ?? article.TagList }));
     }
 
     static async Task<Results<NoContent, ApiError>> Delete(string slug, ClaimsPrincipal principal, NpgsqlDataSource db)
@@ -159,7 +149,7 @@ public static class ArticleEndpoints
                 DELETE FROM articles a USING target WHERE a.id = target.id AND target.author_id = @me
             )
             SELECT author_id = @me FROM target
-            """, new { slug, me = principal.Id() }, commandTimeout: Database.CommandTimeout);
+            """, new { slug, me = principal.Id() });
         return mine switch
         {
             null => ApiError.NotFound("article"),

@@ -1,5 +1,6 @@
 using System.Security.Claims;
-using Blog.Api.Infrastructure;
+using Blog.Api.Auth;
+using Blog.Api.Http;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
@@ -107,7 +108,7 @@ internal static class ArticleLists
             {
                 tag = Validation.NullIfBlank(tag), author = Validation.NullIfBlank(author), favorited = Validation.NullIfBlank(favorited),
                 page.Limit, page.Offset, me = principal.OptionalId(),
-            }, commandTimeout: Database.CommandTimeout);
+            });
         return TypedResults.Ok(ToResponse(rows));
     }
 
@@ -118,7 +119,7 @@ internal static class ArticleLists
         if (check.Failed) return check.Error;
 
         await using var connection = db.CreateConnection();
-        var rows = await connection.QueryAsync<ArticleRow>(FeedSql, new { page.Limit, page.Offset, me = principal.Id() }, commandTimeout: Database.CommandTimeout);
+        var rows = await connection.QueryAsync<ArticleRow>(FeedSql, new { page.Limit, page.Offset, me = principal.Id() });
         return TypedResults.Ok(ToResponse(rows));
     }
 

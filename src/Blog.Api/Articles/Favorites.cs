@@ -1,5 +1,6 @@
 using System.Security.Claims;
-using Blog.Api.Infrastructure;
+using Blog.Api.Auth;
+using Blog.Api.Http;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
@@ -10,7 +11,7 @@ namespace Blog.Api.Articles;
 /// Favorite and unfavorite. The answer's count is the count the statement started from plus
 /// (or minus) the row it added (or removed): its own change is invisible to its SELECT.
 /// </summary>
-static class Favorites
+internal static class Favorites
 {
     public static async Task<Results<Ok<ArticleResponse>, ApiError>> Favorite(string slug, ClaimsPrincipal principal, NpgsqlDataSource db)
     {
@@ -27,7 +28,7 @@ static class Favorites
             SELECT {ArticleSql.Columns}, a.body, true AS favorited,
                    (SELECT count(*) FROM favorites f WHERE f.article_id = a.id) + (SELECT count(*) FROM added) AS favoritescount
             FROM a JOIN users u ON u.id = a.author_id
-            """, new { slug, me = principal.Id() }, commandTimeout: Database.CommandTimeout);
+            """, new { slug, me = principal.Id() });
         return article is null ? ApiError.NotFound("article") : TypedResults.Ok(new ArticleResponse(article.ToArticle()));
     }
 
@@ -45,7 +46,7 @@ static class Favorites
             SELECT {ArticleSql.Columns}, a.body, false AS favorited,
                    (SELECT count(*) FROM favorites f WHERE f.article_id = a.id) - (SELECT count(*) FROM removed) AS favoritescount
             FROM a JOIN users u ON u.id = a.author_id
-            """, new { slug, me = principal.Id() }, commandTimeout: Database.CommandTimeout);
+            """, new { slug, me = principal.Id() });
         return article is null ? ApiError.NotFound("article") : TypedResults.Ok(new ArticleResponse(article.ToArticle()));
     }
 }

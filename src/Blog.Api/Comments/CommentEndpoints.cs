@@ -1,27 +1,15 @@
-using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
-using Blog.Api.Infrastructure;
-using Blog.Api.Profiles;
+using Blog.Api.Auth;
+using Blog.Api.Docs;
+using Blog.Api.Hosting;
+using Blog.Api.Http;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 
 namespace Blog.Api.Comments;
 
-public sealed record CommentResponse(Comment Comment);
-public sealed record CommentsResponse(IReadOnlyList<Comment> Comments);
-public sealed record Comment(long Id, DateTime CreatedAt, DateTime UpdatedAt, string Body, Profile Author);
-
-public sealed record NewCommentRequest([property: Required] NewComment? Comment);
-public sealed record NewComment([property: Required, StringLength(Limits.Comment)] string? Body);
-
-sealed record CommentRow(long Id, DateTime CreatedAt, DateTime UpdatedAt, string Body,
-    string AuthorUsername, string? AuthorBio, string? AuthorImage, bool AuthorFollowing)
-{
-    public Comment ToComment() => new(Id, CreatedAt, UpdatedAt, Body, new Profile(AuthorUsername, AuthorBio, AuthorImage, AuthorFollowing));
-}
-
-public static class CommentEndpoints
+internal static class CommentEndpoints
 {
     public static void MapComments(this IEndpointRouteBuilder app)
     {
@@ -31,7 +19,7 @@ public static class CommentEndpoints
             .WithSummary("An article's comments, oldest first").ProducesErrors(401, 404);
         comments.MapPost("", Add).WithName("AddComment")
             .WithSummary("Comment on an article").RequireUser().ProducesErrors(404, 422);
-        comments.MapDelete("/{id}", Delete).WithName("DeleteComment")
+        comments.MapDelete("/{id}", Delete).WithName("DeleteComment").Documents(ParameterDoc.Integer("id", 1, long.MaxValue))
             .WithSummary("Delete a comment (its author only)").RequireUser().ProducesErrors(403, 404);
     }
 
@@ -53,7 +41,7 @@ public static class CommentEndpoints
             JOIN users u ON u.id = c.author_id
             WHERE a.slug = @slug
             ORDER BY id
-            """, new { slug, me = principal.OptionalId() }, commandTimeout: Database.CommandTimeout)).ToList();
+            """, new { slug, me = principal.OptionalId() })).ToList();
         if (rows.Count == 0) return ApiError.NotFound("article");
         return TypedResults.Ok(new CommentsResponse([.. rows.Skip(1).Select(r => r.ToComment())]));
     }
@@ -75,7 +63,7 @@ public static class CommentEndpoints
             SELECT c.id, c.created_at AS createdat, c.updated_at AS updatedat, c.body,
                    u.username AS authorusername, u.bio AS authorbio, u.image AS authorimage, false AS authorfollowing
             FROM c JOIN users u ON u.id = c.author_id
-            """, new { slug, body = request!.Comment!.Body, me = principal.Id() }, commandTimeout: Database.CommandTimeout);
+            """, new { slug, body = request!.Comment!.Body, me = principal.Id() });
         if (comment is null) return ApiError.NotFound("article");
         return TypedResults.Created($"/api/articles/{slug}/comments/{comment.Id}", new CommentResponse(comment.ToComment()));
     }
@@ -96,7 +84,7 @@ public static class CommentEndpoints
             )
             SELECT EXISTS (SELECT 1 FROM articles WHERE slug = @slug) AS articleexists,
                    (SELECT author_id = @me FROM target) AS mine
-            """, new { slug, commentId, me = principal.Id() }, commandTimeout: Database.CommandTimeout);
+            """, new { slug, commentId, me = principal.Id() });
         return outcome switch
         {
             { ArticleExists: false } => ApiError.NotFound("article"),
@@ -107,5 +95,3 @@ public static class CommentEndpoints
     }
 
 }
-
-sealed record DeleteOutcome(bool ArticleExists, bool? Mine);

@@ -1,46 +1,22 @@
-using System.ComponentModel;
-using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using System.Text;
 using Blog.Api.Articles;
-using Blog.Api.Infrastructure;
+using Blog.Api.Auth;
+using Blog.Api.Docs;
+using Blog.Api.Http;
+using Blog.Api.Users;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 
 namespace Blog.Api.Compat;
 
-public sealed record SignupRequest(
-    [property: Required, StringLength(Limits.Email), EmailAddress] string? Email,
-    [property: Required, StringLength(Limits.PasswordMax, MinimumLength = Limits.PasswordMin)] string? Password,
-    [property: StringLength(Limits.Name), Description("Display name; the username is derived from it (or from the email).")] string? Name = null);
-public sealed record SigninRequest([property: Required] string? Email, [property: Required] string? Password);
-public sealed record JwtResponse(string Jwt);
-
-public sealed record CreateBlogRequest(
-    [property: Required, StringLength(Limits.Title)] string? Title,
-    [property: Required, StringLength(Limits.Body)] string? Content);
-public sealed record UpdateBlogRequest(
-    [property: Required, Description("The blog's id, as create answered it.")] string? Id,
-    [property: StringLength(Limits.Title)] OptionalString Title = default,
-    [property: StringLength(Limits.Body)] OptionalString Content = default);
-public sealed record BlogIdResponse(Guid Id);
-public sealed record BlogResponse(BlogPost Blog);
-public sealed record BlogsResponse(IReadOnlyList<BlogPost> Blogs);
-public sealed record BlogPost(Guid Id, string Title, string Content, BlogAuthor Author);
-public sealed record BlogAuthor(string Name);
-
-sealed record BlogRow(Guid Id, string Title, string Content, string AuthorName)
-{
-    public BlogPost ToBlog() => new(Id, Title, Content, new BlogAuthor(AuthorName));
-}
-
 /// <summary>
 /// The /api/v1 surface of the original Medium-clone front end, over the same users and
 /// articles as the Conduit API: a blog is an article (content = body) and its id is the
 /// article's public id; tokens are the same on both surfaces.
 /// </summary>
-public static class CompatEndpoints
+internal static class CompatEndpoints
 {
     public static void MapCompat(this IEndpointRouteBuilder app)
     {
@@ -54,9 +30,9 @@ public static class CompatEndpoints
             .WithSummary("Publish a blog (a Conduit article)").RequireUser().ProducesErrors(422);
         v1.MapPut("/blog", Update).WithName("V1UpdateBlog")
             .WithSummary("Change a blog's title or content (its author only)").RequireUser().ProducesErrors(403, 404, 422);
-        v1.MapGet("/blog/bulk", List).WithName("V1ListBlogs")
+        v1.MapGet("/blog/bulk", List).WithName("V1ListBlogs").DocumentsPaging()
             .WithSummary("Blogs, newest first").RequireUser().ProducesErrors(422);
-        v1.MapGet("/blog/{id}", Get).WithName("V1GetBlog")
+        v1.MapGet("/blog/{id}", Get).WithName("V1GetBlog").Documents(ParameterDoc.Uuid("id"))
             .WithSummary("One blog").RequireUser().ProducesErrors(404);
     }
 
@@ -84,7 +60,7 @@ public static class CompatEndpoints
                         @email, @hash, @name)
                 ON CONFLICT ((lower(username))) DO NOTHING
                 RETURNING id
-                """, new { username, suffixed = attempt > 0, suffix = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray(), 0, 3), email, hash, name = Validation.NullIfBlank(name) }, commandTimeout: Database.CommandTimeout);
+                """, new { username, suffixed = attempt > 0, suffix = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray(), 0, 3), email, hash, name = Validation.NullIfBlank(name) });
             if (id is { } userId) return TypedResults.Ok(new JwtResponse(tokens.Issue(userId)));
             if (attempt == 2) return ApiError.Taken("username");
         }
@@ -92,17 +68,8 @@ public static class CompatEndpoints
 
     static async Task<Results<Ok<JwtResponse>, ApiError>> Signin(SigninRequest? request, NpgsqlDataSource db, Tokens tokens)
     {
-        var (email, password) = (request?.Email?.Trim(), request?.Password);
-        var check = new Validation();
-        check.Required("email", email, Limits.Email);
-        check.Required("password", password, Limits.PasswordMax);
-        if (check.Failed) return check.Error;
-
-        await using var connection = db.CreateConnection();
-        var user = await connection.QuerySingleOrDefaultAsync<Credentials>(
-            "SELECT id, password_hash AS passwordhash FROM users WHERE lower(email) = lower(@email)", new { email }, commandTimeout: Database.CommandTimeout);
-        if (!Passwords.Verify(user?.PasswordHash, password!)) return ApiError.BadCredentials;
-        return TypedResults.Ok(new JwtResponse(tokens.Issue(user!.Id)));
+        var (user, error) = await SignIn.AttemptAsync(db, request?.Email, request?.Password);
+        return error ?? (Results<Ok<JwtResponse>, ApiError>)TypedResults.Ok(new JwtResponse(tokens.Issue(user!.Id)));
     }
 
     static async Task<Results<Ok<BlogIdResponse>, ApiError>> Create(CreateBlogRequest? request, ClaimsPrincipal principal, NpgsqlDataSource db)
@@ -113,13 +80,11 @@ public static class CompatEndpoints
         if (check.Failed) return check.Error;
 
         await using var connection = db.CreateConnection();
-        var id = await connection.QuerySingleAsync<Guid>("""
-            INSERT INTO articles (id, slug, title, description, body, author_id)
-            SELECT id, @slug || '-' || id, @title, @description, @content, @me
-            FROM (SELECT nextval(pg_get_serial_sequence('articles', 'id')) AS id) AS next
+        var id = await connection.QuerySingleAsync<Guid>($"""
+            {ArticleSql.Insert}
             RETURNING public_id
             """,
-            new { slug = Slugs.BaseFor(request!.Title!), title = request.Title, description = DescriptionOf(request.Content!), content = request.Content, me = principal.Id() }, commandTimeout: Database.CommandTimeout);
+            new { slug = Slugs.BaseFor(request!.Title!), title = request.Title, description = DescriptionOf(request.Content!), body = request.Content, me = principal.Id() });
         return TypedResults.Ok(new BlogIdResponse(id));
     }
 
@@ -130,22 +95,15 @@ public static class CompatEndpoints
         if (check.Required("id", request?.Id, 100) && !Guid.TryParse(request!.Id, out id)) check.Add("id", "is invalid");
         if (request?.Title.IsSet == true) check.Required("title", request.Title.Value, Limits.Title);
         if (request?.Content.IsSet == true) check.Required("content", request.Content.Value, Limits.Body);
-        if (request is not { Title.IsSet: true } and not { Content.IsSet: true }) check.Add("blog", "can't be blank");  // nothing to change
+        if (request?.ChangesNothing() != false) check.Add("blog", "can't be blank");
         if (check.Failed) return check.Error;
 
         await using var connection = db.CreateConnection();
-        var mine = await connection.QuerySingleOrDefaultAsync<bool?>("""
+        var mine = await connection.QuerySingleOrDefaultAsync<bool?>($"""
             WITH target AS (
                 SELECT id, author_id FROM articles WHERE public_id = @id
             ), updated AS (
-                UPDATE articles a SET
-                    title       = coalesce(@title, a.title),
-                    slug        = CASE WHEN @title IS NULL THEN a.slug ELSE @newSlug || '-' || a.id END,
-                    body        = coalesce(@content, a.body),
-                    description = coalesce(@description, a.description),
-                    updated_at  = now()
-                FROM target
-                WHERE a.id = target.id AND target.author_id = @me
+                {ArticleSql.Update}
             )
             SELECT author_id = @me FROM target
             """,
@@ -155,9 +113,9 @@ public static class CompatEndpoints
                 me = principal.Id(),
                 title = request!.Title.Value,
                 newSlug = request.Title.Value is { } title ? Slugs.BaseFor(title) : null,
-                content = request.Content.Value,
+                body = request.Content.Value,
                 description = request.Content.Value is { } content ? DescriptionOf(content) : null,
-            }, commandTimeout: Database.CommandTimeout);
+            });
         return mine switch
         {
             null => ApiError.NotFound("blog"),
@@ -178,7 +136,7 @@ public static class CompatEndpoints
             FROM articles a JOIN users u ON u.id = a.author_id
             ORDER BY a.id DESC
             LIMIT @limit OFFSET @offset
-            """, new { page.Limit, page.Offset }, commandTimeout: Database.CommandTimeout);
+            """, new { page.Limit, page.Offset });
         return TypedResults.Ok(new BlogsResponse([.. rows.Select(r => r.ToBlog())]));
     }
 
@@ -190,7 +148,7 @@ public static class CompatEndpoints
             SELECT a.public_id AS id, a.title, a.body AS content, coalesce(u.name, u.username) AS authorname
             FROM articles a JOIN users u ON u.id = a.author_id
             WHERE a.public_id = @publicId
-            """, new { publicId }, commandTimeout: Database.CommandTimeout);
+            """, new { publicId });
         return blog is null ? ApiError.NotFound("blog") : TypedResults.Ok(new BlogResponse(blog.ToBlog()));
     }
 
@@ -223,5 +181,3 @@ public static class CompatEndpoints
     }
 
 }
-
-sealed record Credentials(long Id, string PasswordHash);

@@ -1,17 +1,13 @@
 using System.Security.Claims;
-using Blog.Api.Infrastructure;
+using Blog.Api.Auth;
+using Blog.Api.Http;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 
 namespace Blog.Api.Profiles;
 
-public sealed record ProfileResponse(Profile Profile);
-public sealed record Profile(string Username, string? Bio, string? Image, bool Following);
-
-sealed record FollowRow(string Username, string? Bio, string? Image, bool Self);
-
-public static class ProfileEndpoints
+internal static class ProfileEndpoints
 {
     public static void MapProfiles(this IEndpointRouteBuilder app)
     {
@@ -34,7 +30,7 @@ public static class ProfileEndpoints
                    EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = @me AND f.followee_id = u.id) AS following
             FROM users u
             WHERE lower(u.username) = lower(@username)
-            """, new { username, me = principal.OptionalId() }, commandTimeout: Database.CommandTimeout);
+            """, new { username, me = principal.OptionalId() });
         return profile is null ? ApiError.NotFound("profile") : TypedResults.Ok(new ProfileResponse(profile));
     }
 
@@ -51,7 +47,7 @@ public static class ProfileEndpoints
                 ON CONFLICT DO NOTHING
             )
             SELECT username, bio, image, id = @me AS self FROM target
-            """, new { username, me = principal.Id() }, commandTimeout: Database.CommandTimeout);
+            """, new { username, me = principal.Id() });
         return Answer(target, following: true);
     }
 
@@ -66,7 +62,7 @@ public static class ProfileEndpoints
                 DELETE FROM follows WHERE follower_id = @me AND followee_id = (SELECT id FROM target)
             )
             SELECT username, bio, image, id = @me AS self FROM target
-            """, new { username, me = principal.Id() }, commandTimeout: Database.CommandTimeout);
+            """, new { username, me = principal.Id() });
         return Answer(target, following: false);
     }
 

@@ -1,13 +1,11 @@
-using Blog.Api.Infrastructure;
+using Blog.Api.Hosting;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 
 namespace Blog.Api.Tags;
 
-public sealed record TagsResponse(IReadOnlyList<string> Tags);
-
-public static class TagEndpoints
+internal static class TagEndpoints
 {
     public static void MapTags(this IEndpointRouteBuilder app) =>
         app.MapGet("/api/tags", List).WithTags("Tags").WithName("ListTags").CachedForAnonymous().WithSummary("Tags in use, most used first");
@@ -16,7 +14,7 @@ public static class TagEndpoints
     {
         await using var connection = db.CreateConnection();
         // uses is kept by triggers (migration 0003).
-        var tags = await connection.QueryAsync<string>("SELECT name FROM tags WHERE uses > 0 ORDER BY uses DESC, name", commandTimeout: Database.CommandTimeout);
+        var tags = await connection.QueryAsync<string>("SELECT name FROM tags WHERE uses > 0 ORDER BY uses DESC, name");
         return TypedResults.Ok(new TagsResponse([.. tags]));
     }
 }

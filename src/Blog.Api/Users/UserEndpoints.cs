@@ -1,42 +1,13 @@
-using System.ComponentModel;
-using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
-using Blog.Api.Infrastructure;
+using Blog.Api.Auth;
+using Blog.Api.Http;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 
 namespace Blog.Api.Users;
 
-public sealed record RegisterRequest([property: Required] NewUser? User);
-public sealed record NewUser(
-    [property: Required, StringLength(Limits.Username), RegularExpression(@"^[\p{L}\p{Nd}_.-]+$"), Description("Letters, digits, '_', '-' and '.'; unique, case-insensitively.")] string? Username,
-    [property: Required, StringLength(Limits.Email), EmailAddress] string? Email,
-    [property: Required, StringLength(Limits.PasswordMax, MinimumLength = Limits.PasswordMin)] string? Password);
-
-public sealed record LoginRequest([property: Required] LoginUser? User);
-public sealed record LoginUser([property: Required] string? Email, [property: Required] string? Password);
-
-public sealed record UpdateUserRequest([property: Required] UserChanges? User);
-[Description("Any of the fields; absent ones stay as they are. bio and image are cleared with null or \"\".")]
-public sealed record UserChanges(
-    [property: StringLength(Limits.Email), EmailAddress] OptionalString Email = default,
-    [property: StringLength(Limits.Username), RegularExpression(@"^[\p{L}\p{Nd}_.-]+$")] OptionalString Username = default,
-    [property: StringLength(Limits.PasswordMax, MinimumLength = Limits.PasswordMin)] OptionalString Password = default,
-    [property: StringLength(Limits.Bio), Clearable] OptionalString Bio = default,
-    [property: StringLength(Limits.Image), RegularExpression("^(https?://.+)?$"), Clearable, Description("An http(s) URL.")] OptionalString Image = default);
-
-public sealed record UserResponse(User User);
-public sealed record User(string Email, string Token, string Username, string? Bio, string? Image);
-
-sealed record UserRow(long Id, string Username, string Email, string? Bio, string? Image)
-{
-    public User ToUser(string token) => new(Email, token, Username, Bio, Image);
-}
-
-sealed record LoginRow(long Id, string Username, string Email, string? Bio, string? Image, string PasswordHash);
-
-public static class UserEndpoints
+internal static class UserEndpoints
 {
     public static void MapUsers(this IEndpointRouteBuilder app)
     {
@@ -69,27 +40,14 @@ public static class UserEndpoints
             INSERT INTO users (username, email, password_hash)
             VALUES (@username, @email, @hash)
             RETURNING id, username, email, bio, image
-            """, new { username, email, hash = Passwords.Hash(password!) }, commandTimeout: Database.CommandTimeout);
+            """, new { username, email, hash = Passwords.Hash(password!) });
         return TypedResults.Created($"/api/profiles/{Uri.EscapeDataString(user.Username)}", new UserResponse(user.ToUser(tokens.Issue(user.Id))));
     }
 
-    static async Task<Results<Ok<UserResponse>, ApiError>> Login(
-        LoginRequest? request, NpgsqlDataSource db, Tokens tokens, CancellationToken ct)
+    static async Task<Results<Ok<UserResponse>, ApiError>> Login(LoginRequest? request, NpgsqlDataSource db, Tokens tokens)
     {
-        var (email, password) = (request?.User?.Email?.Trim(), request?.User?.Password);
-        var check = new Validation();
-        check.Required("email", email, Limits.Email);
-        check.Required("password", password, Limits.PasswordMax);
-        if (check.Failed) return check.Error;
-
-        await using var connection = db.CreateConnection();
-        var user = await connection.QuerySingleOrDefaultAsync<LoginRow>("""
-            SELECT id, username, email, bio, image, password_hash AS passwordhash
-            FROM users
-            WHERE lower(email) = lower(@email)
-            """, new { email }, commandTimeout: Database.CommandTimeout);
-        if (!Passwords.Verify(user?.PasswordHash, password!)) return ApiError.BadCredentials;
-        return TypedResults.Ok(new UserResponse(new User(user!.Email, tokens.Issue(user.Id), user.Username, user.Bio, user.Image)));
+        var (user, error) = await SignIn.AttemptAsync(db, request?.User?.Email, request?.User?.Password);
+        return error ?? (Results<Ok<UserResponse>, ApiError>)TypedResults.Ok(new UserResponse(user!.ToUser(tokens.Issue(user.Id))));
     }
 
     static async Task<Results<Ok<UserResponse>, ApiError>> Current(
@@ -97,7 +55,7 @@ public static class UserEndpoints
     {
         await using var connection = db.CreateConnection();
         var user = await connection.QuerySingleOrDefaultAsync<UserRow>(
-            "SELECT id, username, email, bio, image FROM users WHERE id = @id", new { id = principal.Id() }, commandTimeout: Database.CommandTimeout);
+            "SELECT id, username, email, bio, image FROM users WHERE id = @id", new { id = principal.Id() });
         // A valid token of a user who no longer exists is as good as a forged one.
         if (user is null) return ApiError.TokenInvalid;
         return TypedResults.Ok(new UserResponse(user.ToUser(Tokens.FromHeader(http.Headers.Authorization)!)));
@@ -116,10 +74,7 @@ public static class UserEndpoints
         if (changes?.Bio.IsSet == true) check.Optional("bio", changes.Bio.Value, Limits.Bio);
         if (changes?.Image.IsSet == true) check.ImageUrl("image", changes.Image.Value);
         // The contract asks for at least one field; an empty update is a client mistake.
-        if (changes is not { Email.IsSet: true } and not { Username.IsSet: true } and not { Password.IsSet: true } and not { Bio.IsSet: true } and not { Image.IsSet: true })
-        {
-            check.Add("user", "can't be blank");
-        }
+        if (changes?.ChangesNothing() != false) check.Add("user", "can't be blank");
         if (check.Failed) return check.Error;
 
         await using var connection = db.CreateConnection();
@@ -144,7 +99,7 @@ public static class UserEndpoints
                 bio = Validation.NullIfBlank(changes?.Bio.Value),
                 setImage = changes?.Image.IsSet == true,
                 image = Validation.NullIfBlank(changes?.Image.Value),
-            }, commandTimeout: Database.CommandTimeout);
+            });
         if (user is null) return ApiError.TokenInvalid;
         return TypedResults.Ok(new UserResponse(user.ToUser(tokens.Issue(user.Id))));
     }

@@ -22,7 +22,7 @@ public abstract class ArticlesTests(ApiFixture api) : ApiTests(api)
         Assert.Equal("How to train your dragon", article.GetProperty("title").GetString());
         Assert.Equal("Ever wonder how?", article.GetProperty("description").GetString());
         Assert.Equal("You have to believe", article.GetProperty("body").GetString());
-        Assert.Equal(["reactjs", "angularjs", "dragons"], Strings(article.GetProperty("tagList")));
+        Assert.Equal(["angularjs", "dragons", "reactjs"], Strings(article.GetProperty("tagList")));
         Assert.False(article.GetProperty("favorited").GetBoolean());
         Assert.Equal(0, article.GetProperty("favoritesCount").GetInt64());
         Assert.Equal(author.Username, article.GetProperty("author").GetProperty("username").GetString());
@@ -32,14 +32,23 @@ public abstract class ArticlesTests(ApiFixture api) : ApiTests(api)
     }
 
     [Fact]
-    public async Task Tags_keep_the_authors_order_trimmed_without_blanks_or_repeats()
+    public async Task Tags_are_trimmed_without_blanks_or_repeats_and_answered_alphabetically_everywhere()
     {
         var author = await Register("author");
-        var created = await CreateArticle(author, "Tagged", " zeta ", "alpha", "", "zeta", "  ", "mid");
+        var reader = await Register("reader");
+        await Post($"/api/profiles/{author.Username}/follow", null, reader.Token);
+        var created = await CreateArticle(author, "Tagged", " zeta ", "alpha", "", "zeta", "  ", "Mid", "mid");
+        var slug = created.GetProperty("slug").GetString();
+        string[] sorted = ["Mid", "alpha", "mid", "zeta"];  // code point order, as JavaScript's sort()
 
-        Assert.Equal(["zeta", "alpha", "mid"], Strings(created.GetProperty("tagList")));
-        var read = await Get($"/api/articles/{created.GetProperty("slug").GetString()}");
-        Assert.Equal(["zeta", "alpha", "mid"], Strings(read["article"].GetProperty("tagList")));
+        Assert.Equal(sorted, Strings(created.GetProperty("tagList")));
+        Assert.Equal(sorted, Strings((await Get($"/api/articles/{slug}"))["article"].GetProperty("tagList")));
+        Assert.Equal(sorted, Strings((await Get("/api/articles"))["articles"][0].GetProperty("tagList")));
+        Assert.Equal(sorted, Strings((await Get("/api/articles/feed", reader.Token))["articles"][0].GetProperty("tagList")));
+        Assert.Equal(sorted, Strings((await Post($"/api/articles/{slug}/favorite", null, reader.Token))["article"].GetProperty("tagList")));
+        var updated = await Put($"/api/articles/{slug}", new { article = new { tagList = new[] { "training", "dragons" } } }, author.Token);
+        Assert.Equal(["dragons", "training"], Strings(updated["article"].GetProperty("tagList")));
+        Assert.Equal(["dragons", "training"], Strings((await Get($"/api/articles/{slug}"))["article"].GetProperty("tagList")));
     }
 
     [Fact]
@@ -151,10 +160,10 @@ public abstract class ArticlesTests(ApiFixture api) : ApiTests(api)
         Assert.StartsWith("new-title-", slug);
         Assert.Equal("New body", article.GetProperty("body").GetString());
         Assert.Equal("Ever wonder how?", article.GetProperty("description").GetString());
-        Assert.Equal(["new", "keep"], Strings(article.GetProperty("tagList")));
+        Assert.Equal(["keep", "new"], Strings(article.GetProperty("tagList")));
         (await Get($"/api/articles/{old}")).IsError(404, "article", "not found");
         var read = await Get($"/api/articles/{slug}");
-        Assert.Equal(["new", "keep"], Strings(read["article"].GetProperty("tagList")));
+        Assert.Equal(["keep", "new"], Strings(read["article"].GetProperty("tagList")));
         Assert.True(string.CompareOrdinal(read["article"].GetProperty("updatedAt").GetString(), read["article"].GetProperty("createdAt").GetString()) >= 0);
     }
 

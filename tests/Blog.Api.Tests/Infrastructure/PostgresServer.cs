@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Blog.Api.Infrastructure;
+using Blog.Api.Data;
 using Npgsql;
 using Testcontainers.PostgreSql;
 
@@ -78,7 +78,7 @@ public sealed class PostgresServer
         PostgresServer server;
         if (Environment.GetEnvironmentVariable(UrlVariable) is { Length: > 0 } url)
         {
-            server = new PostgresServer(Database.ToConnectionString(url), "environment");
+            server = new PostgresServer(DatabaseUrl.ToConnectionString(url), "environment");
         }
         else if (await TryTestcontainersAsync() is { } container)
         {

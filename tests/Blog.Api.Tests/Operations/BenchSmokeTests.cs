@@ -40,4 +40,23 @@ public sealed class BenchSmokeTests
 
         Assert.InRange(result.GetProperty("median_ms").GetDouble(), 1, 30_000);
     }
+
+    [Fact]
+    public void Committed_results_carry_no_path_of_the_machine_they_ran_on()
+    {
+        var results = Path.Combine(ServiceProcess.RepositoryRoot, "bench", "results");
+        foreach (var file in Directory.GetFiles(results, "*.json"))
+        {
+            var absolute = Strings(JsonDocument.Parse(File.ReadAllText(file)).RootElement).Where(Path.IsPathRooted).ToArray();
+            Assert.True(absolute.Length == 0, $"{Path.GetFileName(file)} records absolute paths: {string.Join(", ", absolute)}");
+        }
+    }
+
+    static IEnumerable<string> Strings(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.String => [element.GetString()!],
+        JsonValueKind.Object => element.EnumerateObject().SelectMany(p => Strings(p.Value)),
+        JsonValueKind.Array => element.EnumerateArray().SelectMany(Strings),
+        _ => [],
+    };
 }

@@ -1,5 +1,5 @@
 using System.Net;
-using Blog.Api.Infrastructure;
+using Blog.Api.Data;
 using Blog.Api.Tests.Infrastructure;
 using Dapper;
 using Npgsql;

@@ -1,4 +1,6 @@
-using Blog.Api.Infrastructure;
+using Blog.Api.Http;
+using Blog.Api.Tests.Infrastructure;
+using Dapper;
 using Npgsql;
 
 namespace Blog.Api.Tests.Reliability;
@@ -17,6 +19,9 @@ public sealed class PostgresErrorsTests
     [InlineData(PostgresErrorCodes.ForeignKeyViolation, "articles_author_id_fkey", 401, "token", "is invalid")]
     [InlineData(PostgresErrorCodes.CheckViolation, "follows_not_self", 422, "profile", "cannot follow yourself")]
     [InlineData(PostgresErrorCodes.CheckViolation, "articles_title_check", 422, "title", "is invalid")]
+    [InlineData(PostgresErrorCodes.CheckViolation, "tags_name_check", 422, "tagList", "is invalid")]
+    [InlineData(PostgresErrorCodes.ForeignKeyViolation, "follows_followee_id_fkey", 404, "profile", "not found")]
+    [InlineData(PostgresErrorCodes.CheckViolation, "some_new_check", 500, "server", "unexpected error")]
     [InlineData(PostgresErrorCodes.StringDataRightTruncation, null, 422, "body", "is invalid")]
     [InlineData(PostgresErrorCodes.CharacterNotInRepertoire, null, 422, "body", "is invalid")]
     [InlineData(PostgresErrorCodes.UntranslatableCharacter, null, 422, "body", "is invalid")]
@@ -40,5 +45,23 @@ public sealed class PostgresErrorsTests
         var unexpected = ErrorHandling.FromException(new InvalidOperationException("secret internals"));
         Assert.Equal(500, unexpected.StatusCode);
         Assert.DoesNotContain("secret", string.Join(" ", unexpected.Errors.SelectMany(e => e.Value)));
+    }
+
+    [Fact]
+    public async Task Every_constraint_of_the_schema_has_its_error_or_a_reason_it_cannot_be_broken()
+    {
+        var (connectionString, _) = await (await PostgresServer.Instance).CreateDatabaseAsync("constraints");
+        await using var connection = new NpgsqlConnection(connectionString);
+        // Constraints, and unique indexes (a unique violation names the index).
+        var names = (await connection.QueryAsync<string>("""
+            SELECT conname FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND contype <> 'p'
+            UNION
+            SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexdef LIKE 'CREATE UNIQUE%' AND indexname NOT LIKE '%_pkey'
+            """)).ToHashSet();
+
+        var unmapped = names.Where(n => !ErrorHandling.Constraints.ContainsKey(n) && !ErrorHandling.Unbreakable.ContainsKey(n)).ToArray();
+        var stale = ErrorHandling.Constraints.Keys.Concat(ErrorHandling.Unbreakable.Keys).Where(n => !names.Contains(n)).ToArray();
+        Assert.True(unmapped.Length == 0, "constraints without an error in ErrorHandling.Constraints: " + string.Join(", ", unmapped));
+        Assert.True(stale.Length == 0, "ErrorHandling names constraints the schema does not have: " + string.Join(", ", stale));
     }
 }

@@ -1,0 +1,59 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
+using Blog.Api.Docs;
+using Blog.Api.Http;
+using Blog.Api.Profiles;
+
+namespace Blog.Api.Articles;
+
+internal sealed record ArticleResponse(Article Article);
+internal sealed record ArticlesResponse(IReadOnlyList<Article> Articles, long ArticlesCount);
+
+internal sealed record Article(
+    string Slug,
+    string Title,
+    string Description,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("Left out in lists; GET /api/articles/{slug} has it.")] string? Body,
+    string[] TagList,
+    DateTime CreatedAt,
+    DateTime UpdatedAt,
+    bool Favorited,
+    long FavoritesCount,
+    Profile Author);
+
+internal sealed record NewArticleRequest([property: Required] NewArticle? Article);
+internal sealed record NewArticle(
+    [property: Required, StringLength(Limits.Title)] string? Title,
+    [property: Required, StringLength(Limits.Description)] string? Description,
+    [property: Required, StringLength(Limits.Body)] string? Body,
+    [property: TextList(Limits.Tags, Limits.Tag), Description("Tags; trimmed, blanks and repeats dropped. Answers list them alphabetically.")] string?[]? TagList = null);
+
+internal sealed record UpdateArticleRequest([property: Required] ArticleChanges? Article);
+[Description("Any of the fields; absent ones stay as they are. A new title gives a new slug.")]
+internal sealed record ArticleChanges(
+    [property: StringLength(Limits.Title)] OptionalString Title = default,
+    [property: StringLength(Limits.Description)] OptionalString Description = default,
+    [property: StringLength(Limits.Body)] OptionalString Body = default,
+    [property: TextList(Limits.Tags, Limits.Tag), Description("Replaces the tags when given.")] string?[]? TagList = null)
+{
+    public bool ChangesNothing() => !Title.IsSet && !Description.IsSet && !Body.IsSet && TagList is null;
+}
+
+/// <summary>
+/// An article as the SQL statements return it: one flat row. Dapper.AOT reads non-nullable
+/// columns without null checks, so statements never return placeholder rows of nulls. Some
+/// columns serve only some statements: lists add <see cref="ArticlesCount"/> and
+/// <see cref="OutsidePage"/>; an update the caller may not make returns the article as it
+/// is with <see cref="Forbidden"/> set, and one that replaces the tags answers them in
+/// <see cref="NewTagList"/> (its SELECT cannot see the rows it writes).
+/// </summary>
+internal sealed record ArticleRow(
+    string Slug, string Title, string Description, string? Body, string[] TagList,
+    DateTime CreatedAt, DateTime UpdatedAt, bool Favorited, long FavoritesCount,
+    string AuthorUsername, string? AuthorBio, string? AuthorImage, bool AuthorFollowing,
+    long ArticlesCount, bool OutsidePage, bool Forbidden, string[]? NewTagList)
+{
+    public Article ToArticle() => new(Slug, Title, Description, Body, TagList, CreatedAt, UpdatedAt, Favorited, FavoritesCount,
+        new Profile(AuthorUsername, AuthorBio, AuthorImage, AuthorFollowing));
+}

@@ -1,0 +1,84 @@
+namespace Blog.Api.Articles;
+
+internal static class ArticleSql
+{
+    /// <summary>
+    /// Tags travel as one text parameter, one tag per line (validation keeps control
+    /// characters out of tags): Dapper.AOT hands array parameters to Dapper's reflection-based
+    /// list expansion, which the AOT binary cannot run. Null means "no tags given".
+    /// </summary>
+    public const string Tags = "string_to_array(@tags, E'\\n')";
+
+    public static string? TagsParameter(string[]? tags) => tags is null ? null : string.Join('\n', tags);
+
+    /// <summary>
+    /// An article's tags as answered: alphabetical, in code point order (front ends and the
+    /// RealWorld suites expect it; the author's order is kept in article_tags.position).
+    /// </summary>
+    public const string TagList = """
+        ARRAY(SELECT t.name FROM article_tags at JOIN tags t ON t.id = at.tag_id
+              WHERE at.article_id = a.id ORDER BY t.name COLLATE "C") AS taglist
+        """;
+
+    /// <summary>The tags in <c>@tags</c>, in the order <see cref="TagList"/> answers them.</summary>
+    public const string GivenTagList = $"""ARRAY(SELECT name FROM unnest({Tags}) AS name ORDER BY name COLLATE "C")""";
+
+    /// <summary>
+    /// The columns of an article <c>a</c> by author <c>u</c> as seen by user <c>@me</c> (null for
+    /// anonymous callers), with its stored tags; body, favorited and favoritesCount, which
+    /// statements vary, are left to them.
+    /// </summary>
+    public const string Columns = $"""
+        a.slug, a.title, a.description, {TagList},
+        a.created_at AS createdat, a.updated_at AS updatedat,
+        u.username AS authorusername, u.bio AS authorbio, u.image AS authorimage,
+        EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = @me AND fo.followee_id = u.id) AS authorfollowing
+        """;
+
+    public const string Favorites = """
+        EXISTS (SELECT 1 FROM favorites f WHERE f.user_id = @me AND f.article_id = a.id) AS favorited,
+        (SELECT count(*) FROM favorites f WHERE f.article_id = a.id) AS favoritescount
+        """;
+
+    /// <summary>
+    /// Inserts the article <c>@title</c>, <c>@description</c>, <c>@body</c> by <c>@me</c>; callers add
+    /// RETURNING. The slug is <c>@slug</c> (Slugs.BaseFor the title) plus the new id: unique by
+    /// construction, so two articles with one title (even created at the same instant) never
+    /// collide and nothing retries.
+    /// </summary>
+    public const string Insert = """
+        INSERT INTO articles (id, slug, title, description, body, author_id)
+        SELECT id, @slug || '-' || id, @title, @description, @body, @me
+        FROM (SELECT nextval(pg_get_serial_sequence('articles', 'id')) AS id) AS next
+        """;
+
+    /// <summary>
+    /// Updates the article in CTE <c>target</c> (its id and author_id) when <c>@me</c> wrote it:
+    /// each of <c>@title</c>, <c>@description</c>, <c>@body</c> that is not null. A new title
+    /// gives a new slug (<c>@newSlug</c> plus the id). Callers add RETURNING.
+    /// </summary>
+    public const string Update = """
+        UPDATE articles a SET
+            title       = coalesce(@title, a.title),
+            slug        = CASE WHEN @title IS NULL THEN a.slug ELSE @newSlug || '-' || a.id END,
+            description = coalesce(@description, a.description),
+            body        = coalesce(@body, a.body),
+            updated_at  = now()
+        FROM target
+        WHERE a.id = target.id AND target.author_id = @me
+        """;
+
+    /// <summary>
+    /// Upserts the tags in <c>@tags</c> for the article written by CTE <c>a</c> (none when it
+    /// wrote nothing) and returns their ids. DO UPDATE rather than DO NOTHING: it returns the
+    /// row also when a concurrent request inserted the same new tag a moment ago, where DO
+    /// NOTHING would return nothing and the tag would be silently lost. It locks the rows, in
+    /// name order, so concurrent writers with overlapping tags queue instead of deadlocking.
+    /// </summary>
+    public const string UpsertTags = $"""
+        INSERT INTO tags (name)
+        SELECT name FROM unnest({Tags}) AS name WHERE EXISTS (SELECT 1 FROM a) ORDER BY name
+        ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
+        RETURNING id, name
+        """;
+}

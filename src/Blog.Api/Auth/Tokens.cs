@@ -1,0 +1,84 @@
+using System.Security.Claims;
+using System.Text;
+using Blog.Api.Http;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Blog.Api.Auth;
+
+/// <summary>
+/// Issues the API's JWTs (HS256, subject = user id) and configures the framework's JWT bearer
+/// handler to accept exactly those, under the RealWorld <c>Token</c> scheme, <c>Bearer</c>, or
+/// as a bare token (the /api/v1 front end sends it that way).
+/// </summary>
+internal sealed class Tokens
+{
+    public const string Issuer = "blog-api";
+    public const string Audience = "blog-api";
+    public const int MinSecretBytes = 32;  // HS256 wants a key at least as long as its hash
+    public static readonly TimeSpan Lifetime = TimeSpan.FromDays(7);
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(1);
+
+    readonly SigningCredentials credentials;
+    readonly JsonWebTokenHandler handler = new();
+
+    public Tokens(string secret)
+    {
+        Key = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(secret));
+        credentials = new SigningCredentials(Key, SecurityAlgorithms.HmacSha256);
+    }
+
+    public SymmetricSecurityKey Key { get; }
+
+    public string Issue(long userId) => handler.CreateToken(new SecurityTokenDescriptor
+    {
+        Issuer = Issuer,
+        Audience = Audience,
+        Subject = new ClaimsIdentity([new Claim(JwtRegisteredClaimNames.Sub, userId.ToString(System.Globalization.CultureInfo.InvariantCulture))]),
+        Expires = DateTime.UtcNow.Add(Lifetime),
+        SigningCredentials = credentials,
+    });
+
+    /// <summary>The token in an Authorization header: "Token x", "Bearer x" or a bare "x".</summary>
+    public static string? FromHeader(string? header)
+    {
+        if (string.IsNullOrWhiteSpace(header)) return null;
+        var space = header.IndexOf(' ');
+        if (space < 0) return header;
+        var scheme = header.AsSpan(0, space);
+        return scheme.Equals("Token", StringComparison.OrdinalIgnoreCase) || scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase)
+            ? header[(space + 1)..].Trim()
+            : null;
+    }
+
+    public void Configure(JwtBearerOptions options)
+    {
+        options.MapInboundClaims = false;  // keep "sub" as "sub"
+        options.TokenValidationParameters = new TokenValidationParameters
+        {
+            ValidIssuer = Issuer,
+            ValidAudience = Audience,
+            IssuerSigningKey = Key,
+            ValidAlgorithms = [SecurityAlgorithms.HmacSha256],  // no "none", no algorithm swaps
+            RequireSignedTokens = true,
+            RequireExpirationTime = true,
+            ClockSkew = ClockSkew,
+        };
+        options.Events = new JwtBearerEvents
+        {
+            OnMessageReceived = context =>
+            {
+                context.Token = FromHeader(context.Request.Headers.Authorization);
+                return Task.CompletedTask;
+            },
+            // Only reached on endpoints that require a user; bad tokens were already turned
+            // away by RejectInvalidTokens, so what is left here is a missing one.
+            OnChallenge = context =>
+            {
+                context.HandleResponse();
+                return ApiError.TokenMissing.ExecuteAsync(context.HttpContext);
+            },
+        };
+    }
+}

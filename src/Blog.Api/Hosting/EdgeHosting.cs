@@ -1,0 +1,43 @@
+using Blog.Api.Http;
+namespace Blog.Api.Hosting;
+
+/// <summary>How the process runs at the edge: port, limits, logs, shutdown, CORS.</summary>
+internal static class EdgeHosting
+{
+    public static WebApplicationBuilder ConfigureEdgeHosting(this WebApplicationBuilder builder)
+    {
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.ListenAnyIP(kestrel.ApplicationServices.GetRequiredService<Settings>().Port);
+            kestrel.Limits.MaxRequestBodySize = Limits.RequestBody;
+            kestrel.AddServerHeader = false;
+        });
+
+        // One JSON object per line on stdout, for Fly's log shipping. Nothing here logs
+        // request bodies, headers or connection strings, so no secret reaches the logs.
+        builder.Logging.ClearProviders();
+        builder.Logging.AddJsonConsole(json =>
+        {
+            json.UseUtcTimestamp = true;
+            json.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            json.IncludeScopes = false;
+        });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        // On SIGTERM (Fly stopping an idle machine) Kestrel stops accepting and in-flight
+        // requests get this long to finish before the process exits.
+        builder.Services.AddOptions<HostOptions>().Configure<Settings>((host, settings) => host.ShutdownTimeout = settings.ShutdownTimeout);
+
+        builder.Services.AddHostedService<IdleMemory>();
+
+        builder.Services.AddCors();
+        builder.Services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>().Configure<Settings>((cors, settings) =>
+            cors.AddDefaultPolicy(policy =>
+            {
+                if (settings.CorsOrigins is { } origins) policy.WithOrigins([.. origins]);
+                else policy.AllowAnyOrigin();
+                policy.WithMethods("GET", "POST", "PUT", "DELETE", "OPTIONS").WithHeaders("Content-Type", "Authorization");
+            }));
+        return builder;
+    }
+}

@@ -1,0 +1,54 @@
+using Blog.Api.Data;
+using Blog.Api.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Npgsql;
+
+namespace Blog.Api.Hosting;
+
+internal static class Health
+{
+    public static IServiceCollection AddHealth(this IServiceCollection services)
+    {
+        services.AddHealthChecks().AddCheck<DatabaseReady>("database", tags: ["ready"], timeout: TimeSpan.FromSeconds(3));
+        return services;
+    }
+
+    /// <summary>
+    /// /health says the process runs (no database); /health/ready that it can serve (the
+    /// database answers and is migrated). Route handlers rather than MapHealthChecks, so the
+    /// OpenAPI document shows them.
+    /// </summary>
+    public static void MapHealth(this IEndpointRouteBuilder app)
+    {
+        var operations = app.MapGroup("/health").WithTags("Operations");
+        operations.MapGet("", () => TypedResults.Text("Healthy"))
+            .WithName("Health").WithSummary("Liveness: the process is up (never touches the database)").Produces<string>(200, "text/plain");
+        operations.MapGet("/ready", Ready)
+            .WithName("Ready").WithSummary("Readiness: the database is reachable and migrated").Produces<string>(200, "text/plain").ProducesErrors(503);
+    }
+
+    static async Task<Results<ContentHttpResult, ApiError>> Ready(HealthCheckService health, CancellationToken ct)
+    {
+        var report = await health.CheckHealthAsync(check => check.Tags.Contains("ready"), ct);
+        return report.Status == HealthStatus.Healthy ? TypedResults.Text("Healthy") : ApiError.Unavailable;
+    }
+
+    sealed class DatabaseReady(NpgsqlDataSource db) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct)
+        {
+            try
+            {
+                var version = await Migrations.CurrentVersionAsync(db, ct);
+                return version >= Migrations.Latest
+                    ? HealthCheckResult.Healthy()
+                    : HealthCheckResult.Unhealthy($"database schema is at version {version}, this build needs {Migrations.Latest}");
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or OperationCanceledException)
+            {
+                return HealthCheckResult.Unhealthy("database unreachable or not migrated");
+            }
+        }
+    }
+}

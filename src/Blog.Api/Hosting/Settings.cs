@@ -1,0 +1,78 @@
+using System.Text;
+using Blog.Api.Auth;
+
+namespace Blog.Api.Hosting;
+
+/// <summary>
+/// The service's configuration (environment variables or any ASP.NET Core source), checked
+/// once at start so a bad deployment stops at once with a message naming the variable.
+/// </summary>
+internal sealed record Settings(
+    string DatabaseUrl,
+    string? DirectDatabaseUrl,
+    string JwtSecret,
+    int Port,
+    IReadOnlyList<string>? CorsOrigins,
+    int CacheSeconds,
+    TimeSpan ShutdownTimeout,
+    int SignInsPerMinute,
+    bool TrustFlyClientIp,
+    bool IdleMemoryTrim,
+    IReadOnlyList<string> Problems)
+{
+    const string DevelopmentDatabase = "postgres://postgres@127.0.0.1:5432/blog";
+    const string DevelopmentSecret = "development-only-secret-never-use-in-production";
+
+    public static Settings From(IConfiguration config, IHostEnvironment environment)
+    {
+        var problems = new List<string>();
+        var development = environment.IsDevelopment();
+
+        var databaseUrl = config["DATABASE_URL"];
+        if (string.IsNullOrWhiteSpace(databaseUrl))
+        {
+            if (development) databaseUrl = DevelopmentDatabase;
+            else problems.Add("DATABASE_URL is not set: give a postgres:// URL or an Npgsql connection string.");
+        }
+        else
+        {
+            try { Data.DatabaseUrl.ToConnectionString(databaseUrl); }
+            catch (Exception e) when (e is FormatException or ArgumentException) { problems.Add($"DATABASE_URL is invalid: {e.Message}"); }
+        }
+
+        var direct = config["DIRECT_DATABASE_URL"] is { Length: > 0 } directUrl ? directUrl : null;
+        if (direct is not null)
+        {
+            try { Data.DatabaseUrl.ToConnectionString(direct); }
+            catch (Exception e) when (e is FormatException or ArgumentException) { problems.Add($"DIRECT_DATABASE_URL is invalid: {e.Message}"); }
+        }
+
+        var secret = config["JWT_SECRET"];
+        if (string.IsNullOrEmpty(secret) && development) secret = DevelopmentSecret;
+        else if (string.IsNullOrEmpty(secret)) problems.Add("JWT_SECRET is not set: give a random secret of at least 32 bytes (e.g. `openssl rand -base64 48`).");
+        else if (Encoding.UTF8.GetByteCount(secret) < Tokens.MinSecretBytes) problems.Add($"JWT_SECRET is too short: it needs at least {Tokens.MinSecretBytes} bytes.");
+
+        var port = Number(config, "PORT", 8080, 1, 65535, problems);
+        var cacheSeconds = Number(config, "CACHE_SECONDS", 0, 0, 86_400, problems);
+        var shutdownSeconds = Number(config, "SHUTDOWN_TIMEOUT_SECONDS", 10, 1, 300, problems);
+        var signIns = Number(config, "AUTH_RATE_LIMIT", 20, 1, 1_000_000, problems);
+        // Fly's proxy sets Fly-Client-IP to the real client address; anywhere else the header
+        // is whatever the client sent, so it counts only where this is switched on.
+        var trustFly = config["TRUST_FLY_CLIENT_IP"] is "true" or "1";
+        var idleTrim = config["IDLE_MEMORY_TRIM"] is not ("false" or "0");
+
+        // Comma-separated origins; unset (or "*") allows any origin, as the seed service did.
+        var origins = config["CORS_ORIGINS"]?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (origins is [] or ["*"]) origins = null;
+
+        return new Settings(databaseUrl ?? "", direct, secret ?? "", port, origins, cacheSeconds, TimeSpan.FromSeconds(shutdownSeconds), signIns, trustFly, idleTrim, problems);
+    }
+
+    static int Number(IConfiguration config, string name, int fallback, int min, int max, List<string> problems)
+    {
+        if (config[name] is not { Length: > 0 } text) return fallback;
+        if (int.TryParse(text, out var value) && value >= min && value <= max) return value;
+        problems.Add($"{name} is invalid: '{text}' is not a whole number from {min} to {max}.");
+        return fallback;
+    }
+}

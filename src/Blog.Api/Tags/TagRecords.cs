@@ -1,0 +1,3 @@
+namespace Blog.Api.Tags;
+
+internal sealed record TagsResponse(IReadOnlyList<string> Tags);

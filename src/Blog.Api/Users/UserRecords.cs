@@ -1,0 +1,40 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using Blog.Api.Http;
+
+namespace Blog.Api.Users;
+
+internal sealed record RegisterRequest([property: Required] NewUser? User);
+internal sealed record NewUser(
+    [property: Required, StringLength(Limits.Username), RegularExpression(@"^[\p{L}\p{Nd}_.-]+$"), Description("Letters, digits, '_', '-' and '.'; unique, case-insensitively.")] string? Username,
+    [property: Required, StringLength(Limits.Email), EmailAddress] string? Email,
+    [property: Required, StringLength(Limits.PasswordMax, MinimumLength = Limits.PasswordMin)] string? Password);
+
+internal sealed record LoginRequest([property: Required] LoginUser? User);
+internal sealed record LoginUser([property: Required] string? Email, [property: Required] string? Password);
+
+internal sealed record UpdateUserRequest([property: Required] UserChanges? User);
+[Description("Any of the fields; absent ones stay as they are. bio and image are cleared with null or \"\".")]
+internal sealed record UserChanges(
+    [property: StringLength(Limits.Email), EmailAddress] OptionalString Email = default,
+    [property: StringLength(Limits.Username), RegularExpression(@"^[\p{L}\p{Nd}_.-]+$")] OptionalString Username = default,
+    [property: StringLength(Limits.PasswordMax, MinimumLength = Limits.PasswordMin)] OptionalString Password = default,
+    [property: StringLength(Limits.Bio), Clearable] OptionalString Bio = default,
+    [property: StringLength(Limits.Image), RegularExpression("^(https?://.+)?$"), Clearable, Description("An http(s) URL.")] OptionalString Image = default)
+{
+    public bool ChangesNothing() => !Email.IsSet && !Username.IsSet && !Password.IsSet && !Bio.IsSet && !Image.IsSet;
+}
+
+internal sealed record UserResponse(User User);
+internal sealed record User(string Email, string Token, string Username, string? Bio, string? Image);
+
+internal sealed record UserRow(long Id, string Username, string Email, string? Bio, string? Image)
+{
+    public User ToUser(string token) => new(Email, token, Username, Bio, Image);
+}
+
+/// <summary>A user found by email at sign-in, with the hash to check the password against.</summary>
+internal sealed record LoginRow(long Id, string Username, string Email, string? Bio, string? Image, string PasswordHash)
+{
+    public User ToUser(string token) => new(Email, token, Username, Bio, Image);
+}

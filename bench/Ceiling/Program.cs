@@ -9,13 +9,15 @@ var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(int.Parse(Environment.GetEnvironmentVariable("PORT") ?? "8080", CultureInfo.InvariantCulture)));
 var app = builder.Build();
-var db = Database.CreateDataSource(Environment.GetEnvironmentVariable("DATABASE_URL") ?? throw new InvalidOperationException("DATABASE_URL"));
+// Prepared as the service prepares them, unless PREPARED_STATEMENTS=off (bench/run measures both).
+var db = Database.CreateDataSource(Environment.GetEnvironmentVariable("DATABASE_URL") ?? throw new InvalidOperationException("DATABASE_URL"),
+    prepare: Environment.GetEnvironmentVariable("PREPARED_STATEMENTS") != "off");
 
 app.MapGet("/api/articles", async (HttpContext context) =>
 {
     var limit = int.TryParse(context.Request.Query["limit"], out var l) ? l : 20;
     var offset = int.TryParse(context.Request.Query["offset"], out var o) ? o : 0;
-    await using var command = db.CreateCommand(ArticleLists.ListSql);
+    await using var command = db.CreateCommand(ArticleLists.ListSql(tag: false, author: false, favorited: false));
     command.Parameters.Add(new NpgsqlParameter("tag", NpgsqlDbType.Text) { Value = DBNull.Value });
     command.Parameters.Add(new NpgsqlParameter("author", NpgsqlDbType.Text) { Value = DBNull.Value });
     command.Parameters.Add(new NpgsqlParameter("favorited", NpgsqlDbType.Text) { Value = DBNull.Value });

@@ -24,7 +24,7 @@ builder.Services.ConfigureHttpJsonOptions(AppJson.Configure);
 builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);  // → ErrorHandling
 builder.Services.AddRequestDeadline();
 
-builder.Services.AddSingleton(services => Database.CreateDataSource(services.GetRequiredService<Settings>().DatabaseUrl));
+builder.Services.AddSingleton<Db>();
 builder.Services.AddSingleton(services => new Tokens(services.GetRequiredService<Settings>().JwtSecret));
 builder.Services.AddTokenAuthentication();
 builder.Services.AddAuthorization();
@@ -60,12 +60,13 @@ app.MapScalarApiReference("/docs", docs => docs
     .AddPreferredSecuritySchemes(OpenApi.TokenScheme)
     // Everything from the binary itself: no web fonts, AI agent or telemetry from other hosts.
     .DisableDefaultFonts().DisableAgent().DisableTelemetry().DisableMcp().HideDeveloperTools());
-app.MapUsers();
-app.MapProfiles();
-app.MapArticles();
-app.MapComments();
-app.MapTags();
-app.MapCompat();
+var api = Db.RetriedUnprepared(app.MapGroup(""));
+api.MapUsers();
+api.MapProfiles();
+api.MapArticles();
+api.MapComments();
+api.MapTags();
+api.MapCompat();
 
 app.Run();
 return 0;

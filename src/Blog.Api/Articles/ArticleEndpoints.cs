@@ -1,11 +1,11 @@
 using System.Security.Claims;
 using Blog.Api.Auth;
+using Blog.Api.Data;
 using Blog.Api.Docs;
 using Blog.Api.Hosting;
 using Blog.Api.Http;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Npgsql;
 
 namespace Blog.Api.Articles;
 
@@ -33,10 +33,10 @@ internal static class ArticleEndpoints
             .WithSummary("Unfavorite an article (idempotent)").RequireUser().ProducesErrors(404);
     }
 
-    static async Task<Results<Ok<ArticleResponse>, ApiError>> Get(string slug, ClaimsPrincipal principal, NpgsqlDataSource db)
+    static async Task<Results<Ok<ArticleResponse>, ApiError>> Get(string slug, ClaimsPrincipal principal, Db db)
     {
         if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Read();
         var article = await connection.QuerySingleOrDefaultAsync<ArticleRow>($"""
             SELECT {ArticleSql.Columns}, a.body, {ArticleSql.Favorites}
             FROM articles a JOIN users u ON u.id = a.author_id
@@ -45,7 +45,7 @@ internal static class ArticleEndpoints
         return article is null ? ApiError.NotFound("article") : TypedResults.Ok(new ArticleResponse(article.ToArticle()));
     }
 
-    static async Task<Results<Created<ArticleResponse>, ApiError>> Create(NewArticleRequest? request, ClaimsPrincipal principal, NpgsqlDataSource db)
+    static async Task<Results<Created<ArticleResponse>, ApiError>> Create(NewArticleRequest? request, ClaimsPrincipal principal, Db db)
     {
         var input = request?.Article;
         var check = new Validation();
@@ -57,7 +57,7 @@ internal static class ArticleEndpoints
 
         // The final SELECT cannot see rows this statement inserts into article_tags, so the
         // tag list comes from the input it stored.
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Write();
         var article = await connection.QuerySingleAsync<ArticleRow>($"""
             WITH a AS (
                 {ArticleSql.Insert}
@@ -79,7 +79,7 @@ internal static class ArticleEndpoints
         return TypedResults.Created($"/api/articles/{article.Slug}", new ArticleResponse(article.ToArticle()));
     }
 
-    static async Task<Results<Ok<ArticleResponse>, ApiError>> Update(string slug, UpdateArticleRequest? request, ClaimsPrincipal principal, NpgsqlDataSource db)
+    static async Task<Results<Ok<ArticleResponse>, ApiError>> Update(string slug, UpdateArticleRequest? request, ClaimsPrincipal principal, Db db)
     {
         var changes = request?.Article;
         var check = new Validation();
@@ -95,7 +95,7 @@ internal static class ArticleEndpoints
         // marked forbidden (403), a missing one not at all (404), all in one round trip.
         // Tags are replaced without deleting a row this statement inserts again: the parts of
         // one statement cannot see each other's changes.
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Write();
         var article = await connection.QuerySingleOrDefaultAsync<ArticleRow>($"""
             WITH target AS (
                 SELECT id, author_id FROM articles WHERE slug = @slug
@@ -138,10 +138,10 @@ internal static class ArticleEndpoints
         return TypedResults.Ok(new ArticleResponse(article.ToArticle() with { TagList = article.NewTagList ?? article.TagList }));
     }
 
-    static async Task<Results<NoContent, ApiError>> Delete(string slug, ClaimsPrincipal principal, NpgsqlDataSource db)
+    static async Task<Results<NoContent, ApiError>> Delete(string slug, ClaimsPrincipal principal, Db db)
     {
         if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Write();
         var mine = await connection.QuerySingleOrDefaultAsync<bool?>("""
             WITH target AS (
                 SELECT id, author_id FROM articles WHERE slug = @slug

@@ -1,9 +1,9 @@
 using System.Security.Claims;
 using Blog.Api.Auth;
+using Blog.Api.Data;
 using Blog.Api.Http;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Npgsql;
 
 namespace Blog.Api.Articles;
 
@@ -13,10 +13,10 @@ namespace Blog.Api.Articles;
 /// </summary>
 internal static class Favorites
 {
-    public static async Task<Results<Ok<ArticleResponse>, ApiError>> Favorite(string slug, ClaimsPrincipal principal, NpgsqlDataSource db)
+    public static async Task<Results<Ok<ArticleResponse>, ApiError>> Favorite(string slug, ClaimsPrincipal principal, Db db)
     {
         if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Write();
         var article = await connection.QuerySingleOrDefaultAsync<ArticleRow>($"""
             WITH a AS (
                 SELECT * FROM articles WHERE slug = @slug
@@ -32,10 +32,10 @@ internal static class Favorites
         return article is null ? ApiError.NotFound("article") : TypedResults.Ok(new ArticleResponse(article.ToArticle()));
     }
 
-    public static async Task<Results<Ok<ArticleResponse>, ApiError>> Unfavorite(string slug, ClaimsPrincipal principal, NpgsqlDataSource db)
+    public static async Task<Results<Ok<ArticleResponse>, ApiError>> Unfavorite(string slug, ClaimsPrincipal principal, Db db)
     {
         if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Write();
         var article = await connection.QuerySingleOrDefaultAsync<ArticleRow>($"""
             WITH a AS (
                 SELECT * FROM articles WHERE slug = @slug

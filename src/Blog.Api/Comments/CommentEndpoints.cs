@@ -1,11 +1,11 @@
 using System.Security.Claims;
 using Blog.Api.Auth;
+using Blog.Api.Data;
 using Blog.Api.Docs;
 using Blog.Api.Hosting;
 using Blog.Api.Http;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Npgsql;
 
 namespace Blog.Api.Comments;
 
@@ -23,10 +23,10 @@ internal static class CommentEndpoints
             .WithSummary("Delete a comment (its author only)").RequireUser().ProducesErrors(403, 404);
     }
 
-    static async Task<Results<Ok<CommentsResponse>, ApiError>> List(string slug, ClaimsPrincipal principal, NpgsqlDataSource db)
+    static async Task<Results<Ok<CommentsResponse>, ApiError>> List(string slug, ClaimsPrincipal principal, Db db)
     {
         if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Read();
         // Row 0 is the article itself (comment ids start at 1): no rows at all means no article,
         // and an article without comments is told apart in the same round trip.
         var rows = (await connection.QueryAsync<CommentRow>("""
@@ -46,14 +46,14 @@ internal static class CommentEndpoints
         return TypedResults.Ok(new CommentsResponse([.. rows.Skip(1).Select(r => r.ToComment())]));
     }
 
-    static async Task<Results<Created<CommentResponse>, ApiError>> Add(string slug, NewCommentRequest? request, ClaimsPrincipal principal, NpgsqlDataSource db)
+    static async Task<Results<Created<CommentResponse>, ApiError>> Add(string slug, NewCommentRequest? request, ClaimsPrincipal principal, Db db)
     {
         var check = new Validation();
         check.Required("body", request?.Comment?.Body, Limits.Comment);
         if (check.Failed) return check.Error;
         if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
 
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Write();
         var comment = await connection.QuerySingleOrDefaultAsync<CommentRow>("""
             WITH c AS (
                 INSERT INTO comments (article_id, author_id, body)
@@ -68,13 +68,13 @@ internal static class CommentEndpoints
         return TypedResults.Created($"/api/articles/{slug}/comments/{comment.Id}", new CommentResponse(comment.ToComment()));
     }
 
-    static async Task<Results<NoContent, ApiError>> Delete(string slug, string id, ClaimsPrincipal principal, NpgsqlDataSource db)
+    static async Task<Results<NoContent, ApiError>> Delete(string slug, string id, ClaimsPrincipal principal, Db db)
     {
         if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
         // An id that is not a number names no comment.
         if (!long.TryParse(id, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var commentId)) return ApiError.NotFound("comment");
 
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Write();
         var outcome = await connection.QuerySingleAsync<DeleteOutcome>("""
             WITH target AS (
                 SELECT c.id, c.author_id FROM comments c JOIN articles a ON a.id = c.article_id

@@ -2,12 +2,12 @@ using System.Security.Claims;
 using System.Text;
 using Blog.Api.Articles;
 using Blog.Api.Auth;
+using Blog.Api.Data;
 using Blog.Api.Docs;
 using Blog.Api.Http;
 using Blog.Api.Users;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Npgsql;
 
 namespace Blog.Api.Compat;
 
@@ -36,7 +36,7 @@ internal static class CompatEndpoints
             .WithSummary("One blog").RequireUser().ProducesErrors(404);
     }
 
-    static async Task<Results<Ok<JwtResponse>, ApiError>> Signup(SignupRequest? request, NpgsqlDataSource db, Tokens tokens)
+    static async Task<Results<Ok<JwtResponse>, ApiError>> Signup(SignupRequest? request, Db db, Tokens tokens)
     {
         var (email, password, name) = (request?.Email?.Trim(), request?.Password, request?.Name?.Trim());
         var check = new Validation();
@@ -47,7 +47,7 @@ internal static class CompatEndpoints
 
         var hash = Passwords.Hash(password!);
         var username = UsernameFor(name, email!);
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Write();
         // A taken email is the unique index's 409. A taken username gets a random suffix; two
         // sign-ups racing for one new username make the loser insert nothing, and only then
         // is there another round trip, with a fresh suffix.
@@ -66,20 +66,20 @@ internal static class CompatEndpoints
         }
     }
 
-    static async Task<Results<Ok<JwtResponse>, ApiError>> Signin(SigninRequest? request, NpgsqlDataSource db, Tokens tokens)
+    static async Task<Results<Ok<JwtResponse>, ApiError>> Signin(SigninRequest? request, Db db, Tokens tokens)
     {
         var (user, error) = await SignIn.AttemptAsync(db, request?.Email, request?.Password);
         return error ?? (Results<Ok<JwtResponse>, ApiError>)TypedResults.Ok(new JwtResponse(tokens.Issue(user!.Id)));
     }
 
-    static async Task<Results<Ok<BlogIdResponse>, ApiError>> Create(CreateBlogRequest? request, ClaimsPrincipal principal, NpgsqlDataSource db)
+    static async Task<Results<Ok<BlogIdResponse>, ApiError>> Create(CreateBlogRequest? request, ClaimsPrincipal principal, Db db)
     {
         var check = new Validation();
         check.Required("title", request?.Title, Limits.Title);
         check.Required("content", request?.Content, Limits.Body);
         if (check.Failed) return check.Error;
 
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Write();
         var id = await connection.QuerySingleAsync<Guid>($"""
             {ArticleSql.Insert}
             RETURNING public_id
@@ -88,7 +88,7 @@ internal static class CompatEndpoints
         return TypedResults.Ok(new BlogIdResponse(id));
     }
 
-    static async Task<Results<Ok<BlogIdResponse>, ApiError>> Update(UpdateBlogRequest? request, ClaimsPrincipal principal, NpgsqlDataSource db)
+    static async Task<Results<Ok<BlogIdResponse>, ApiError>> Update(UpdateBlogRequest? request, ClaimsPrincipal principal, Db db)
     {
         var check = new Validation();
         Guid id = default;
@@ -98,7 +98,7 @@ internal static class CompatEndpoints
         if (request?.ChangesNothing() != false) check.Add("blog", "can't be blank");
         if (check.Failed) return check.Error;
 
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Write();
         var mine = await connection.QuerySingleOrDefaultAsync<bool?>($"""
             WITH target AS (
                 SELECT id, author_id FROM articles WHERE public_id = @id
@@ -124,13 +124,13 @@ internal static class CompatEndpoints
         };
     }
 
-    static async Task<Results<Ok<BlogsResponse>, ApiError>> List(string? limit, string? offset, NpgsqlDataSource db)
+    static async Task<Results<Ok<BlogsResponse>, ApiError>> List(string? limit, string? offset, Db db)
     {
         var check = new Validation();
         var page = Paging.From(check, limit, offset);
         if (check.Failed) return check.Error;
 
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Read();
         var rows = await connection.QueryAsync<BlogRow>("""
             SELECT a.public_id AS id, a.title, a.body AS content, coalesce(u.name, u.username) AS authorname
             FROM articles a JOIN users u ON u.id = a.author_id
@@ -140,10 +140,10 @@ internal static class CompatEndpoints
         return TypedResults.Ok(new BlogsResponse([.. rows.Select(r => r.ToBlog())]));
     }
 
-    static async Task<Results<Ok<BlogResponse>, ApiError>> Get(string id, NpgsqlDataSource db)
+    static async Task<Results<Ok<BlogResponse>, ApiError>> Get(string id, Db db)
     {
         if (!Guid.TryParse(id, out var publicId)) return ApiError.NotFound("blog");  // names no blog
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Read();
         var blog = await connection.QuerySingleOrDefaultAsync<BlogRow>("""
             SELECT a.public_id AS id, a.title, a.body AS content, coalesce(u.name, u.username) AS authorname
             FROM articles a JOIN users u ON u.id = a.author_id

@@ -19,18 +19,21 @@ internal static class Database
     /// keep it correct behind PgBouncer in transaction mode (Neon's pooled endpoint) and
     /// cheap to open far from the database are set here, whatever the URL says. Waits the URL
     /// names explicitly are kept; the defaults are shortened (<paramref name="commandTimeout"/>
-    /// seconds per statement, 0 for none).
+    /// seconds per statement, 0 for none). With <paramref name="prepare"/>, a statement is
+    /// prepared on its second use on a connection (Db says why and when not). Without
+    /// <paramref name="traced"/>, its statements make no activities (the service's own probes).
     /// </summary>
-    public static NpgsqlDataSource CreateDataSource(string databaseUrl, int commandTimeout = CommandTimeout)
+    public static NpgsqlDataSource CreateDataSource(string databaseUrl, int commandTimeout = CommandTimeout, bool prepare = false, bool traced = true)
     {
         var settings = new NpgsqlConnectionStringBuilder(DatabaseUrl.ToConnectionString(databaseUrl))
         {
             // No session state survives a transaction behind PgBouncer, so there is nothing
             // to reset; skipping DISCARD ALL also saves the server work on every request.
             NoResetOnClose = true,
-            // Server-side prepared statements would outlive the transaction on a pooled
-            // endpoint; 0 is Npgsql's default, stated here because it matters.
-            MaxAutoPrepare = 0,
+            // Protocol-level prepared statements, which PgBouncer 1.21+ keeps across transactions;
+            // the service has about 40 statements, so all of them fit.
+            MaxAutoPrepare = prepare ? 64 : 0,
+            AutoPrepareMinUsages = 2,
             // Kerberos is not used; probing for it loads libgssapi at the first connection
             // (absent in the image) and wastes part of every cold start.
             GssEncryptionMode = GssEncryptionMode.Disable,
@@ -50,6 +53,7 @@ internal static class Database
         // Only built-in types are used: skip the type-loading query on each new physical
         // connection, a round trip that would otherwise delay every cold start.
         builder.ConfigureTypeLoading(types => types.EnableTypeLoading(false));
+        if (!traced) builder.ConfigureTracing(tracing => tracing.ConfigureCommandFilter(_ => false));
         return builder.Build();
     }
 }

@@ -34,13 +34,13 @@ internal static class Health
         return report.Status == HealthStatus.Healthy ? TypedResults.Text("Healthy") : ApiError.Unavailable;
     }
 
-    sealed class DatabaseReady(NpgsqlDataSource db) : IHealthCheck
+    sealed class DatabaseReady(Db db) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct)
         {
             try
             {
-                var version = await Migrations.CurrentVersionAsync(db, ct);
+                var version = await Migrations.CurrentVersionAsync(db.Source, ct);
                 return version >= Migrations.Latest
                     ? HealthCheckResult.Healthy()
                     : HealthCheckResult.Unhealthy($"database schema is at version {version}, this build needs {Migrations.Latest}");

@@ -1,5 +1,6 @@
 using System.Text;
 using Blog.Api.Auth;
+using Blog.Api.Data;
 
 namespace Blog.Api.Hosting;
 
@@ -18,6 +19,7 @@ internal sealed record Settings(
     int SignInsPerMinute,
     bool TrustFlyClientIp,
     bool IdleMemoryTrim,
+    PreparedStatements PreparedStatements,
     IReadOnlyList<string> Problems)
 {
     const string DevelopmentDatabase = "postgres://postgres@127.0.0.1:5432/blog";
@@ -60,12 +62,24 @@ internal sealed record Settings(
         // is whatever the client sent, so it counts only where this is switched on.
         var trustFly = config["TRUST_FLY_CLIENT_IP"] is "true" or "1";
         var idleTrim = config["IDLE_MEMORY_TRIM"] is not ("false" or "0");
+        var prepared = config["PREPARED_STATEMENTS"] switch
+        {
+            null or "" or "auto" => PreparedStatements.Auto,
+            "on" or "true" => PreparedStatements.On,
+            "off" or "false" => PreparedStatements.Off,
+            var text => Invalid(text),
+        };
+        PreparedStatements Invalid(string text)
+        {
+            problems.Add($"PREPARED_STATEMENTS is invalid: '{text}' is not auto, on or off.");
+            return PreparedStatements.Auto;
+        }
 
         // Comma-separated origins; unset (or "*") allows any origin, as the seed service did.
         var origins = config["CORS_ORIGINS"]?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (origins is [] or ["*"]) origins = null;
 
-        return new Settings(databaseUrl ?? "", direct, secret ?? "", port, origins, cacheSeconds, TimeSpan.FromSeconds(shutdownSeconds), signIns, trustFly, idleTrim, problems);
+        return new Settings(databaseUrl ?? "", direct, secret ?? "", port, origins, cacheSeconds, TimeSpan.FromSeconds(shutdownSeconds), signIns, trustFly, idleTrim, prepared, problems);
     }
 
     static int Number(IConfiguration config, string name, int fallback, int min, int max, List<string> problems)

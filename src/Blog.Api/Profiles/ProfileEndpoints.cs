@@ -1,9 +1,9 @@
 using System.Security.Claims;
 using Blog.Api.Auth;
+using Blog.Api.Data;
 using Blog.Api.Http;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Npgsql;
 
 namespace Blog.Api.Profiles;
 
@@ -21,10 +21,10 @@ internal static class ProfileEndpoints
             .WithSummary("Unfollow a user (idempotent)").RequireUser().ProducesErrors(404, 422);
     }
 
-    static async Task<Results<Ok<ProfileResponse>, ApiError>> Get(string username, ClaimsPrincipal principal, NpgsqlDataSource db)
+    static async Task<Results<Ok<ProfileResponse>, ApiError>> Get(string username, ClaimsPrincipal principal, Db db)
     {
         if (!Validation.IsStorable(username)) return ApiError.NotFound("profile");
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Read();
         var profile = await connection.QuerySingleOrDefaultAsync<Profile>("""
             SELECT u.username, u.bio, u.image,
                    EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = @me AND f.followee_id = u.id) AS following
@@ -34,10 +34,10 @@ internal static class ProfileEndpoints
         return profile is null ? ApiError.NotFound("profile") : TypedResults.Ok(new ProfileResponse(profile));
     }
 
-    static async Task<Results<Ok<ProfileResponse>, ApiError>> Follow(string username, ClaimsPrincipal principal, NpgsqlDataSource db)
+    static async Task<Results<Ok<ProfileResponse>, ApiError>> Follow(string username, ClaimsPrincipal principal, Db db)
     {
         if (!Validation.IsStorable(username)) return ApiError.NotFound("profile");
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Write();
         var target = await connection.QuerySingleOrDefaultAsync<FollowRow>("""
             WITH target AS (
                 SELECT id, username, bio, image FROM users WHERE lower(username) = lower(@username)
@@ -51,10 +51,10 @@ internal static class ProfileEndpoints
         return Answer(target, following: true);
     }
 
-    static async Task<Results<Ok<ProfileResponse>, ApiError>> Unfollow(string username, ClaimsPrincipal principal, NpgsqlDataSource db)
+    static async Task<Results<Ok<ProfileResponse>, ApiError>> Unfollow(string username, ClaimsPrincipal principal, Db db)
     {
         if (!Validation.IsStorable(username)) return ApiError.NotFound("profile");
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Write();
         var target = await connection.QuerySingleOrDefaultAsync<FollowRow>("""
             WITH target AS (
                 SELECT id, username, bio, image FROM users WHERE lower(username) = lower(@username)

@@ -1,7 +1,7 @@
+using Blog.Api.Data;
 using Blog.Api.Hosting;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Npgsql;
 
 namespace Blog.Api.Tags;
 
@@ -10,9 +10,9 @@ internal static class TagEndpoints
     public static void MapTags(this IEndpointRouteBuilder app) =>
         app.MapGet("/api/tags", List).WithTags("Tags").WithName("ListTags").CachedForAnonymous().WithSummary("Tags in use, most used first");
 
-    static async Task<Ok<TagsResponse>> List(NpgsqlDataSource db)
+    static async Task<Ok<TagsResponse>> List(Db db)
     {
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Read();
         // uses is kept by triggers (migration 0003).
         var tags = await connection.QueryAsync<string>("SELECT name FROM tags WHERE uses > 0 ORDER BY uses DESC, name");
         return TypedResults.Ok(new TagsResponse([.. tags]));

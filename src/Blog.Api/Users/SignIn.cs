@@ -1,7 +1,7 @@
 using Blog.Api.Auth;
+using Blog.Api.Data;
 using Blog.Api.Http;
 using Dapper;
-using Npgsql;
 
 namespace Blog.Api.Users;
 
@@ -9,7 +9,7 @@ namespace Blog.Api.Users;
 internal static class SignIn
 {
     /// <summary>The user these credentials belong to, or the 422/401 to answer with.</summary>
-    public static async Task<(LoginRow? User, ApiError? Error)> AttemptAsync(NpgsqlDataSource db, string? email, string? password)
+    public static async Task<(LoginRow? User, ApiError? Error)> AttemptAsync(Db db, string? email, string? password)
     {
         email = email?.Trim();
         var check = new Validation();
@@ -17,7 +17,7 @@ internal static class SignIn
         check.Required("password", password, Limits.PasswordMax);
         if (check.Failed) return (null, check.Error);
 
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Write();
         var user = await connection.QuerySingleOrDefaultAsync<LoginRow>("""
             SELECT id, username, email, bio, image, password_hash AS passwordhash
             FROM users

@@ -1,9 +1,9 @@
 using System.Security.Claims;
 using Blog.Api.Auth;
+using Blog.Api.Data;
 using Blog.Api.Http;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Npgsql;
 
 namespace Blog.Api.Users;
 
@@ -24,7 +24,7 @@ internal static class UserEndpoints
     }
 
     static async Task<Results<Created<UserResponse>, ApiError>> Register(
-        RegisterRequest? request, NpgsqlDataSource db, Tokens tokens, CancellationToken ct)
+        RegisterRequest? request, Db db, Tokens tokens, CancellationToken ct)
     {
         var (username, email, password) = (request?.User?.Username?.Trim(), request?.User?.Email?.Trim(), request?.User?.Password);
         var check = new Validation();
@@ -35,7 +35,7 @@ internal static class UserEndpoints
 
         // A taken username or email is the unique index's call (409 in ErrorHandling), so
         // two registrations racing for one name cannot both win.
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Write();
         var user = await connection.QuerySingleAsync<UserRow>("""
             INSERT INTO users (username, email, password_hash)
             VALUES (@username, @email, @hash)
@@ -44,16 +44,16 @@ internal static class UserEndpoints
         return TypedResults.Created($"/api/profiles/{Uri.EscapeDataString(user.Username)}", new UserResponse(user.ToUser(tokens.Issue(user.Id))));
     }
 
-    static async Task<Results<Ok<UserResponse>, ApiError>> Login(LoginRequest? request, NpgsqlDataSource db, Tokens tokens)
+    static async Task<Results<Ok<UserResponse>, ApiError>> Login(LoginRequest? request, Db db, Tokens tokens)
     {
         var (user, error) = await SignIn.AttemptAsync(db, request?.User?.Email, request?.User?.Password);
         return error ?? (Results<Ok<UserResponse>, ApiError>)TypedResults.Ok(new UserResponse(user!.ToUser(tokens.Issue(user.Id))));
     }
 
     static async Task<Results<Ok<UserResponse>, ApiError>> Current(
-        ClaimsPrincipal principal, HttpRequest http, NpgsqlDataSource db, CancellationToken ct)
+        ClaimsPrincipal principal, HttpRequest http, Db db, CancellationToken ct)
     {
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Read();
         var user = await connection.QuerySingleOrDefaultAsync<UserRow>(
             "SELECT id, username, email, bio, image FROM users WHERE id = @id", new { id = principal.Id() });
         // A valid token of a user who no longer exists is as good as a forged one.
@@ -62,7 +62,7 @@ internal static class UserEndpoints
     }
 
     static async Task<Results<Ok<UserResponse>, ApiError>> Update(
-        UpdateUserRequest? request, ClaimsPrincipal principal, NpgsqlDataSource db, Tokens tokens, CancellationToken ct)
+        UpdateUserRequest? request, ClaimsPrincipal principal, Db db, Tokens tokens, CancellationToken ct)
     {
         var changes = request?.User;
         var check = new Validation();
@@ -77,7 +77,7 @@ internal static class UserEndpoints
         if (changes?.ChangesNothing() != false) check.Add("user", "can't be blank");
         if (check.Failed) return check.Error;
 
-        await using var connection = db.CreateConnection();
+        await using var connection = db.Write();
         var user = await connection.QuerySingleOrDefaultAsync<UserRow>("""
             UPDATE users SET
                 email         = coalesce(@email, email),

@@ -34,6 +34,7 @@ public abstract class ApiFixture : IAsyncLifetime
         {
             var environment = ServiceProcess.EnvironmentFor(ServiceConnectionString);
             environment["Logging__LogLevel__Default"] = "Warning";
+            environment["Logging__LogLevel__Blog.Api.Data.Db"] = "Information";  // whether statements are prepared
             environment["AUTH_RATE_LIMIT"] = "1000000";  // tests register many users from one address
             foreach (var (name, value) in ExtraSettings) environment[name] = value;
             return environment;

@@ -15,7 +15,10 @@ public sealed class PostgresServer
 {
     public const string UrlVariable = "BLOG_TEST_DATABASE_URL";
 
-    /// <summary>Set to 1 to put a real PgBouncer (transaction mode) between the service and PostgreSQL.</summary>
+    /// <summary>
+    /// 1 puts a real PgBouncer (transaction mode) between the service and PostgreSQL, the
+    /// machine's own; a path, that PgBouncer binary (scripts/test builds 1.25, Neon's line).
+    /// </summary>
     public const string PgBouncerVariable = "BLOG_TEST_PGBOUNCER";
 
     static readonly Lazy<Task<PostgresServer>> Shared = new(StartAsync);
@@ -57,6 +60,20 @@ public sealed class PostgresServer
         try
         {
             await ExecuteAsync(admin, $"""CREATE DATABASE "{name}" TEMPLATE "{template}" """);
+            // A copy does not take the template's own settings (ALTER DATABASE … SET, made by
+            // migrations); a migrated database has them, so the copy gets them too.
+            await ExecuteAsync(admin, $"""
+                DO $$
+                DECLARE setting text;
+                BEGIN
+                    FOR setting IN SELECT unnest(setconfig) FROM pg_db_role_setting
+                                   WHERE setrole = 0 AND setdatabase = (SELECT oid FROM pg_database WHERE datname = '{template}')
+                    LOOP
+                        EXECUTE format('ALTER DATABASE %I SET %s = %L', '{name}', split_part(setting, '=', 1), substr(setting, strpos(setting, '=') + 1));
+                    END LOOP;
+                END
+                $$
+                """);
         }
         finally
         {
@@ -90,7 +107,7 @@ public sealed class PostgresServer
             server = new PostgresServer(cluster.ConnectionString, $"local cluster ({cluster.Directory})");
         }
 
-        if (Environment.GetEnvironmentVariable(PgBouncerVariable) == "1") server.pgBouncer = await PgBouncer.StartAsync(server.admin);
+        if (Environment.GetEnvironmentVariable(PgBouncerVariable) is { Length: > 0 } pgBouncer) server.pgBouncer = await PgBouncer.StartAsync(server.admin, pgBouncer);
 
         await ExecuteAsync(server.admin, $"""DROP DATABASE IF EXISTS "{server.template}" """);
         await ExecuteAsync(server.admin, $"""CREATE DATABASE "{server.template}" """);
@@ -202,23 +219,43 @@ public sealed class LocalCluster
 
 /// <summary>
 /// A real PgBouncer in transaction mode, the way Neon's pooled endpoint runs, in front of the
-/// test server. Any database name is passed through to the server.
+/// test server. Any database name is passed through to the server. From 1.21 on it keeps
+/// prepared statements (max_prepared_statements, as Neon sets it); an older one cannot.
 /// </summary>
 public sealed class PgBouncer
 {
     readonly int port;
 
-    PgBouncer(int port) => this.port = port;
+    PgBouncer(int port, Version version)
+    {
+        this.port = port;
+        Version = version;
+    }
 
     public int Port => port;
+    public Version Version { get; }
+    public bool TracksPreparedStatements => Version >= new Version(1, 21);
+
+    /// <summary>Runs a command on PgBouncer's admin console and returns its rows, by column name.</summary>
+    public async Task<Dictionary<string, string>[]> AdminAsync(string command)
+    {
+        var output = await Processes.RunAsync("psql", "-h", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-U", "postgres", "-d", "pgbouncer", "-A", "-F", "|", "--pset", "footer=off", "-c", command);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var names = lines[0].Split('|');
+        return [.. lines.Skip(1).Select(line => names.Zip(line.Split('|')).ToDictionary(pair => pair.First, pair => pair.Second))];
+    }
 
     public string Route(string directConnectionString) =>
         new Npgsql.NpgsqlConnectionStringBuilder(directConnectionString) { Host = "127.0.0.1", Port = port }.ConnectionString;
 
-    public static async Task<PgBouncer> StartAsync(string adminConnectionString)
+    /// <summary>Starts <paramref name="which"/> ("1": the machine's own PgBouncer, or a path), with extra settings.</summary>
+    public static async Task<PgBouncer> StartAsync(string adminConnectionString, string which, string extraSettings = "")
     {
-        var binary = new[] { "/usr/sbin/pgbouncer", "/usr/bin/pgbouncer", "/opt/homebrew/bin/pgbouncer", "/usr/local/bin/pgbouncer" }.FirstOrDefault(File.Exists)
+        var binary = which != "1" ? which : new[] { "/usr/sbin/pgbouncer", "/usr/bin/pgbouncer", "/opt/homebrew/bin/pgbouncer", "/usr/local/bin/pgbouncer" }.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException("pgbouncer is not installed (scripts/test installs it: apt-get install -y pgbouncer).");
+        var version = Version.Parse((await Processes.RunAsync(binary, "--version")).Split('\n')[0].Split(' ')[1]);
+        var preparedStatements = version >= new Version(1, 21) ? "max_prepared_statements = 200" : "";
         var server = new Npgsql.NpgsqlConnectionStringBuilder(adminConnectionString);
         var directory = Directory.CreateTempSubdirectory("blog-pgbouncer-").FullName;
         var port = Processes.FreePort();
@@ -238,6 +275,8 @@ public sealed class PgBouncer
             max_client_conn = 2000
             default_pool_size = 40
             ignore_startup_parameters = extra_float_digits
+            {preparedStatements}
+            {extraSettings}
             pidfile = {directory}/pgbouncer.pid
             logfile = {directory}/pgbouncer.log
             """);
@@ -246,6 +285,12 @@ public sealed class PgBouncer
         await Processes.RunAsync(Processes.IsRoot ? ["runuser", "-u", "postgres", "--", binary, "-d", config] : [binary, "-d", config]);
         var script = $"exec </dev/null >/dev/null 2>&1; while kill -0 {Environment.ProcessId} 2>/dev/null; do sleep 0.5; done; kill $(cat {directory}/pgbouncer.pid); rm -rf '{directory}'";
         Process.Start(new ProcessStartInfo("setsid", ["sh", "-c", script]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true })!.Dispose();
-        return new PgBouncer(port);
+        return new PgBouncer(port, version) { directory = directory };
     }
+
+    string directory = "";
+
+    /// <summary>Stops a PgBouncer a test started for itself (the run's own stops with the run).</summary>
+    public async Task StopAsync() =>
+        await Processes.RunAsync("sh", "-c", $"kill $(cat '{directory}/pgbouncer.pid') 2>/dev/null; true");
 }

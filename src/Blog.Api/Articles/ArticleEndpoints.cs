@@ -55,8 +55,6 @@ internal static class ArticleEndpoints
         var tags = check.Tags("tagList", input?.TagList);
         if (check.Failed) return check.Error;
 
-        // The final SELECT cannot see rows this statement inserts into article_tags, so the
-        // tag list comes from the input it stored.
         await using var connection = db.Write();
         var article = await connection.QuerySingleAsync<ArticleRow>($"""
             WITH a AS (
@@ -134,7 +132,6 @@ internal static class ArticleEndpoints
             });
         if (article is null) return ApiError.NotFound("article");
         if (article.Forbidden) return ApiError.Forbidden("article");
-        // ArticleSql.Columns read the tags before this statement changed them.
         return TypedResults.Ok(new ArticleResponse(article.ToArticle() with { TagList = article.NewTagList ?? article.TagList }));
     }
 

@@ -46,7 +46,7 @@ internal sealed record ArticleChanges(
 /// columns serve only some statements: lists add <see cref="ArticlesCount"/> and
 /// <see cref="OutsidePage"/>; an update the caller may not make returns the article as it
 /// is with <see cref="Forbidden"/> set, and one that replaces the tags answers them in
-/// <see cref="NewTagList"/> (its SELECT cannot see the rows it writes).
+/// <see cref="NewTagList"/>.
 /// </summary>
 internal sealed record ArticleRow(
     string Slug, string Title, string Description, string? Body, string[] TagList,

@@ -52,6 +52,23 @@ public abstract class ArticlesTests(ApiFixture api) : ApiTests(api)
     }
 
     [Fact]
+    public async Task Tags_written_straight_into_the_database_are_answered_too()
+    {
+        // The seeds and people with psql write article_tags directly; triggers keep each
+        // article's answered tag list (articles.tag_list) in step.
+        var author = await Register("author");
+        var slug = (await CreateArticle(author, "By hand", "kept")).GetProperty("slug").GetString();
+        await CountAsync("""
+            WITH tag AS (INSERT INTO tags (name) VALUES ('added') RETURNING id)
+            INSERT INTO article_tags (article_id, tag_id, position) SELECT a.id, tag.id, 9 FROM articles a, tag WHERE a.slug = @slug
+            """, new { slug });
+        Assert.Equal(["added", "kept"], Strings((await Get($"/api/articles/{slug}"))["article"].GetProperty("tagList")));
+
+        await CountAsync("DELETE FROM article_tags WHERE tag_id = (SELECT id FROM tags WHERE name = 'kept')");
+        Assert.Equal(["added"], Strings((await Get("/api/articles"))["articles"][0].GetProperty("tagList")));
+    }
+
+    [Fact]
     public async Task Get_answers_the_article_with_its_body_to_anyone()
     {
         var author = await Register("author");

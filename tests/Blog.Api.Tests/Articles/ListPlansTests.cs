@@ -54,6 +54,12 @@ public sealed class ListPlansTests(LargeDatabase db, ITestOutputHelper output) :
         await AssertPlansAsync(name, sql, new() { ["tag"] = tag, ["author"] = author, ["favorited"] = favorited, ["limit"] = 20, ["offset"] = offset, ["me"] = 1L });
     }
 
+    [Fact]
+    public void The_constant_bound_on_the_rows_shown_holds_a_whole_page()
+    {
+        Assert.True(int.Parse(ArticleLists.MaxShown, System.Globalization.CultureInfo.InvariantCulture) >= Blog.Api.Http.Limits.PageSize);
+    }
+
     /// <summary>
     /// PostgreSQL JIT-compiles a plan it thinks costly (jit_above_cost, 100,000 by default):
     /// hundreds of milliseconds for a list. A new database has no statistics yet, so the

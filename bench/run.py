@@ -7,15 +7,23 @@ Every figure is measured in this run against a baseline measured in the same run
   throughput   the service's endpoints vs a hand-written ceiling (raw Npgsql + Utf8JsonWriter)
                and an EF Core implementation of GET /api/articles, on 10k users / 100k articles
   far database the same endpoints with the database 40 ms away (20 ms each way through a proxy)
-The server runs on CPU 0; wrk, PostgreSQL and the proxy on CPU 1.
+  prepared     the endpoints with statements prepared and not, directly and through PgBouncer
+               1.25 (transaction mode, max_prepared_statements), a pgbench ceiling running the
+               same list statement, and the CPU each request costs the service, PostgreSQL,
+               the pooler and wrk
+The server runs on CPU 0; wrk, PostgreSQL, the pooler and the proxy on CPU 1.
 
-usage: run.py ARTIFACTS DATABASE_URL OUTPUT_DIR [--quick]
+usage: run.py ARTIFACTS DATABASE_URL OUTPUT_DIR [--quick] [--baseline REV]
 """
 import asyncio
 import http.client
 import json
 import os
 import platform
+import re
+import resource
+import shutil
+import tempfile
 import socket
 import statistics
 import subprocess
@@ -56,11 +64,11 @@ def request(port, method, path, body=None, token=None):
 class Server:
     """A server process pinned to CPU 0, started and waited for."""
 
-    def __init__(self, command, database_url, ready_path="/api/articles"):
+    def __init__(self, command, database_url, ready_path="/api/articles", pinned=True, **settings):
         self.port = free_port()
         env = dict(os.environ, DATABASE_URL=database_url, JWT_SECRET=SECRET, PORT=str(self.port),
-                   AUTH_RATE_LIMIT="1000000", Logging__LogLevel__Default="Warning", ASPNETCORE_ENVIRONMENT="Production")
-        self.process = subprocess.Popen(["taskset", "-c", "0", *command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   AUTH_RATE_LIMIT="1000000", Logging__LogLevel__Default="Warning", ASPNETCORE_ENVIRONMENT="Production", **settings)
+        self.process = subprocess.Popen([*(["taskset", "-c", "0"] if pinned else []), *command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 60
         while True:
             try:
@@ -80,8 +88,159 @@ class Server:
         self.process.wait()
 
 
-def wrk(port, path, seconds, connections, token=None):
-    command = ["taskset", "-c", "1", "wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s",
+def cpu_ticks(pids):
+    """User + system CPU of these processes so far, in clock ticks ({pid: ticks})."""
+    ticks = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+                ticks[pid] = int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return ticks
+
+
+def pids_named(name):
+    return [int(p) for p in subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout.split()]
+
+
+def measured(port, path, seconds, token, service_pid, database_url, pooler_pid=None):
+    """wrk at 32 connections, with the CPU each request cost the service, PostgreSQL (all its
+    processes), the pooler and wrk itself (from /proc and the kernel's accounting of wrk)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    before = {"service": cpu_ticks([service_pid]), "postgres": cpu_ticks(pids_named("postgres")),
+              "pooler": cpu_ticks([pooler_pid] if pooler_pid else [])}
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    figures = wrk(port, path, seconds, 32, token, pinned=False)
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    after = {"service": cpu_ticks([service_pid]), "postgres": cpu_ticks(pids_named("postgres")),
+             "pooler": cpu_ticks([pooler_pid] if pooler_pid else [])}
+    n = max(1, figures["requests"])
+    cpu = {}
+    for owner in before:
+        # Processes that came during the run count from zero; ones that left, until they left.
+        spent = sum(after[owner].get(pid, ticks) - ticks for pid, ticks in before[owner].items())
+        spent += sum(ticks for pid, ticks in after[owner].items() if pid not in before[owner])
+        cpu[owner] = round(spent / hz * 1000 / n, 3)
+    cpu["wrk"] = round((children_after.ru_utime + children_after.ru_stime - children.ru_utime - children.ru_stime) * 1000 / n, 3)
+    figures["cpu_ms_per_request"] = cpu
+    return figures
+
+
+def sql(statement, database_url):
+    """One statement through psql; its single value."""
+    return subprocess.run(["psql", database_url, "-XtAc", statement], capture_output=True, text=True, check=True).stdout.strip()
+
+
+class PgBouncer:
+    """PgBouncer 1.25 in transaction mode with max_prepared_statements, as Neon's pooler."""
+
+    def __init__(self, binary, database_url):
+        self.dir = tempfile.mkdtemp(prefix="blog-bench-pgbouncer-")
+        self.port = free_port()
+        target_port = int(database_url.rsplit(":", 1)[1].split("/")[0])
+        with open(os.path.join(self.dir, "users.txt"), "w") as users:
+            users.write('"postgres" ""\n')
+        with open(os.path.join(self.dir, "pgbouncer.ini"), "w") as config:
+            config.write(f"""[databases]
+* = host=127.0.0.1 port={target_port}
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {self.port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {self.dir}/users.txt
+pool_mode = transaction
+max_client_conn = 1000
+default_pool_size = 40
+max_prepared_statements = 200
+ignore_startup_parameters = extra_float_digits
+""")
+        shutil.chown(self.dir, "postgres") if os.geteuid() == 0 else None
+        for name in os.listdir(self.dir):
+            shutil.chown(os.path.join(self.dir, name), "postgres") if os.geteuid() == 0 else None
+        runas = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self.process = subprocess.Popen([*runas, binary, os.path.join(self.dir, "pgbouncer.ini")],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        self.pid = next(p for p in pids_named("pgbouncer") if os.path.exists(f"/proc/{p}"))
+        self.url = via(database_url, self.port)
+
+    def close(self):
+        self.process.terminate()
+        subprocess.run(["pkill", "-f", os.path.join(self.dir, "pgbouncer.ini")])
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def pgbench(url, statement, seconds, mode):
+    """The database alone: pgbench running one statement, constant values, 32 clients (-M mode)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
+        script.write(statement + ";\n")
+    os.chmod(script.name, 0o644)
+    output = subprocess.run([os.path.join(os.environ["PG_BIN"], "pgbench"), "-n", "-c", "32", "-j", "1", "-T", str(seconds), "-M", mode, "-f", script.name, url],
+                            capture_output=True, text=True, check=True).stdout
+    os.unlink(script.name)
+    return round(float(re.search(r"tps = ([0-9.]+)", output).group(1)), 1)
+
+
+def prepared_statements(aot, database_url, seconds, token, slug, baseline=None):
+    """Each endpoint with statements prepared and not, directly and through PgBouncer 1.25, and
+    the baseline revision's binary (as it was before) when there is one. Nothing is pinned
+    here: the service, PostgreSQL, the pooler and wrk share both cores, as they would share a
+    machine, and the CPU each spends per request says which of them bounds the figure."""
+    postmaster = int(open(os.path.join(os.environ["PG_DATA"], "postmaster.pid")).readline())
+    subprocess.run(["taskset", "-p", "-c", "0,1", str(postmaster)], capture_output=True, check=True)  # new backends may use both cores
+    paths = {"direct": (database_url, None)}
+    pooler = None
+    if os.environ.get("PGBOUNCER_125"):
+        pooler = PgBouncer(os.environ["PGBOUNCER_125"], database_url)
+        paths["PgBouncer 1.25"] = (pooler.url, pooler.pid)
+    endpoints = {
+        "list (anonymous)": ("/api/articles", None),
+        "list (signed in)": ("/api/articles", token),
+        "tag list": ("/api/articles?tag=topic1", None),
+        "feed": ("/api/articles/feed", token),
+        "article": (f"/api/articles/{slug}", None),
+    }
+    results = {}
+    list_statement = None
+    try:
+        for path_name, (url, pooler_pid) in paths.items():
+            modes = [("unprepared", aot, "off"), ("prepared", aot, "on")] + ([("baseline", baseline, "off")] if baseline else [])
+            for mode, binary, setting in modes:
+                with Server(binary, url, pinned=False, PREPARED_STATEMENTS=setting) as service:
+                    for name, (path, auth) in endpoints.items():
+                        wrk(service.port, path, 2, 32, auth, pinned=False)  # warm: prepared on each connection
+                        figures = measured(service.port, path, seconds, auth, service.process.pid, database_url, pooler_pid)
+                        results.setdefault(path_name, {}).setdefault(mode, {})[name] = figures
+                        if name == "list (anonymous)" and list_statement is None:
+                            # The list statement as the service sent it ($1 limit, $2 offset, $3 the reader).
+                            list_statement = sql("SELECT query FROM pg_stat_statements WHERE query LIKE '%FROM article_count%' ORDER BY calls DESC LIMIT 1", database_url)
+                        print(f"  {path_name}, {mode}, {name}: {figures['rps']:.0f} req/s; CPU ms per request: "
+                              + ", ".join(f"{k} {v}" for k, v in figures["cpu_ms_per_request"].items()))
+        # The database alone, running the service's list statement with constant values.
+        statement = re.sub(r"\$3\b", "NULL::bigint", re.sub(r"\$2\b", "0", re.sub(r"\$1\b", "20", list_statement)))
+        ceiling = {}
+        for path_name, (url, _) in paths.items():
+            for mode, protocol in (("unprepared", "extended"), ("prepared", "prepared")):
+                ceiling.setdefault(path_name, {})[mode] = pgbench(url, statement, seconds, protocol)
+                print(f"  pgbench list statement, {path_name}, {mode}: {ceiling[path_name][mode]} statements/s")
+        results["pgbench_list_statements_per_s"] = ceiling
+    finally:
+        if pooler:
+            pooler.close()
+        subprocess.run(["taskset", "-p", "-c", "1", str(postmaster)], capture_output=True)
+    return results
+
+
+def wrk(port, path, seconds, connections, token=None, pinned=True):
+    command = [*(["taskset", "-c", "1"] if pinned else []), "wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s",
                "-s", os.path.join(HERE, "report.lua")]
     if token:
         command += ["-H", f"Authorization: Token {token}"]
@@ -178,6 +337,16 @@ def main():
                              "ceiling": cold_start(ceiling, database_url, 3)}
     results["cold_start"]["jit_over_aot"] = round(results["cold_start"]["jit"]["median_ms"] / results["cold_start"]["aot"]["median_ms"], 1)
     results["size"] = {"aot_binary_mb": round(os.path.getsize(aot[0]) / 2**20, 1)}
+    if "--baseline" in sys.argv:
+        # The same figures for an earlier revision, built and measured in this run.
+        baseline = [os.path.join(artifacts, "baseline", "Blog.Api")]
+        figures = cold_start(baseline, database_url, runs)
+        results["baseline"] = {"revision": sys.argv[sys.argv.index("--baseline") + 1], "cold_start": figures,
+                               "binary_mb": round(os.path.getsize(baseline[0]) / 2**20, 1),
+                               "cold_start_ratio": round(results["cold_start"]["aot"]["median_ms"] / figures["median_ms"], 2),
+                               "idle_rss_ratio": round(results["cold_start"]["aot"]["idle_rss_mb"] / figures["idle_rss_mb"], 2),
+                               "binary_ratio": round(os.path.getsize(aot[0]) / os.path.getsize(baseline[0]), 3)}
+        print(f"  baseline {results['baseline']['revision']}: {figures['median_ms']} ms, idle {figures['idle_rss_mb']} MB, {results['baseline']['binary_mb']} MiB")
 
     with Server(aot, database_url) as service:
         status, body = request(service.port, "POST", "/api/users/login", {"user": {"email": "user1@example.com", "password": "demo-password"}})
@@ -203,6 +372,10 @@ def main():
             print(f"  service {name}: {throughput[name]['rps']:.0f} req/s")
         results["memory"]["peak_rss_under_load_mb"] = rss(service.process.pid, "VmHWM")
         results["throughput"] = {"service": throughput}
+
+    print("prepared statements, directly and through PgBouncer 1.25")
+    baseline_binary = [os.path.join(artifacts, "baseline", "Blog.Api")] if "--baseline" in sys.argv else None
+    results["prepared"] = prepared_statements(aot, database_url, seconds, token, slug, baseline_binary)
 
     for name, command in (("ceiling", ceiling), ("efcore", efcore)):
         with Server(command, database_url) as baseline:
@@ -233,6 +406,11 @@ def main():
         proxy.close()
     for name, figures in far.items():
         figures["round_trips"] = round(figures["p50_ms"] / 40, 1)
+    pooled = results["prepared"].get("PgBouncer 1.25", results["prepared"]["direct"])
+    results["ratios"]["prepared_over_unprepared_list"] = round(pooled["prepared"]["list (anonymous)"]["rps"] / pooled["unprepared"]["list (anonymous)"]["rps"], 2)
+    results["ratios"]["prepared_list_over_efcore"] = round(pooled["prepared"]["list (anonymous)"]["rps"] / results["throughput"]["efcore"]["list (anonymous)"]["rps"], 2)
+    if "baseline" in pooled:
+        results["ratios"]["prepared_over_baseline"] = {name: round(f["rps"] / pooled["baseline"][name]["rps"], 2) for name, f in pooled["prepared"].items()}
     results["far_database"] = {"one_way_delay_ms": 20, "proxy": proxy.tool, "connections": 4, "endpoints": far}
 
     os.makedirs(output_dir, exist_ok=True)
@@ -240,6 +418,7 @@ def main():
         json.dump(results, out, indent=1)
         out.write("\n")
     chart(results, output_dir)
+    chart_prepared(results, output_dir)
     print_table(results)
 
 
@@ -285,6 +464,52 @@ unset multiplot
         os.remove(os.path.join(output_dir, name))
 
 
+def chart_prepared(r, output_dir):
+    """bench/results/prepared.svg: list throughput by connection path and mode, with the pgbench
+    ceiling, and where a prepared list request's CPU goes."""
+    p = r["prepared"]
+    bars, budget = [], []
+    for path_name, modes in p.items():
+        if path_name == "pgbench_list_statements_per_s":
+            continue
+        for mode in ("baseline", "unprepared", "prepared"):
+            if mode in modes:
+                bars.append((f"{path_name}\\n{mode}", modes[mode]["list (anonymous)"]["rps"]))
+        bars.append((f"{path_name}\\npgbench prepared", p["pgbench_list_statements_per_s"][path_name]["prepared"]))
+    pooled = p.get("PgBouncer 1.25", p["direct"])
+    for mode in ("unprepared", "prepared"):
+        cpu = pooled[mode]["list (anonymous)"]["cpu_ms_per_request"]
+        budget.append((mode, cpu["service"], cpu["postgres"], cpu["pooler"], cpu["wrk"]))
+    with open(os.path.join(output_dir, "paths.dat"), "w") as data:
+        data.writelines(f'"{label}" {value}\n' for label, value in bars)
+    with open(os.path.join(output_dir, "budget.dat"), "w") as data:
+        data.writelines(f'"{mode}" {a} {b} {c} {d}\n' for mode, a, b, c, d in budget)
+    script = f"""
+set terminal svg size 1600,420 font 'sans,11' background '#ffffff'
+set output '{output_dir}/prepared.svg'
+set multiplot layout 1,2 title "Prepared statements, {r['date']} (bench/run)"
+set style fill solid 0.85 noborder
+set grid ytics lc rgb '#dddddd'
+set yrange [0:*]
+set offsets 0.3, 0.3, graph 0.12, 0
+unset key
+set boxwidth 0.6
+set xtics font ',8'
+set title 'GET /api/articles, 100k articles, 32 connections (req/s); pgbench: the list statement alone'
+plot '{output_dir}/paths.dat' using 0:2:xtic(1) with boxes lc rgb '#2b6cb0', '' using 0:2:(sprintf('%.0f', $2)) with labels offset 0,0.7
+set title 'CPU per list request through the pooler (ms): service, PostgreSQL, pooler, wrk'
+set style data histograms
+set style histogram rowstacked
+set key outside right
+set boxwidth 0.5
+plot '{output_dir}/budget.dat' using 2:xtic(1) title 'service' lc rgb '#2b6cb0', '' using 3 title 'PostgreSQL' lc rgb '#dd6b20', '' using 4 title 'pooler' lc rgb '#38a169', '' using 5 title 'wrk' lc rgb '#999999'
+unset multiplot
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    for name in ("paths.dat", "budget.dat"):
+        os.remove(os.path.join(output_dir, name))
+
+
 def print_table(r):
     c = r["cold_start"]
     m = r["memory"]
@@ -308,6 +533,22 @@ def print_table(r):
     for owner, endpoints in r["throughput"].items():
         for name, f in endpoints.items():
             print(f"{owner + ' ' + name:34} {f['rps']:8.0f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f}")
+    print()
+    print("prepared statements, 32 connections, nothing pinned; CPU ms per request: service / PostgreSQL / pooler / wrk")
+    for path_name, modes in r["prepared"].items():
+        if path_name == "pgbench_list_statements_per_s":
+            continue
+        for mode, endpoints in modes.items():
+            for name, f in endpoints.items():
+                c = f["cpu_ms_per_request"]
+                print(f"{path_name:16} {mode:11} {name:18} {f['rps']:7.0f} req/s   {c['service']:.3f} / {c['postgres']:.3f} / {c['pooler']:.3f} / {c['wrk']:.3f}")
+    for path_name, modes in r["prepared"]["pgbench_list_statements_per_s"].items():
+        print(f"pgbench, the list statement alone, {path_name}: unprepared {modes['unprepared']:.0f}/s, prepared {modes['prepared']:.0f}/s")
+    print(f"list through the pooler, prepared over unprepared: {r['ratios']['prepared_over_unprepared_list']}×; over EF Core: {r['ratios']['prepared_list_over_efcore']}×")
+    if "prepared_over_baseline" in r["ratios"]:
+        print(f"prepared over the baseline revision ({r['baseline']['revision']}), through the pooler: {r['ratios']['prepared_over_baseline']}")
+        b = r["baseline"]
+        print(f"start-up, memory, size against the baseline: cold start {b['cold_start_ratio']}×, idle RSS {b['idle_rss_ratio']}×, binary {b['binary_ratio']}×")
     print()
     print(f"{'database 40 ms away (4 connections)':40} {'p50 ms':>8} {'≈ round trips':>14}")
     for name, f in r["far_database"]["endpoints"].items():

@@ -22,9 +22,10 @@ builder.Services.AddSingleton(services => Settings.From(services.GetRequiredServ
 builder.ConfigureEdgeHosting();
 builder.Services.ConfigureHttpJsonOptions(AppJson.Configure);
 builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);  // → ErrorHandling
-builder.Services.AddRequestDeadline();
+builder.Services.AddHttpContextAccessor();  // the request whose statements share a deadline (RequestCommands)
 
 builder.Services.AddSingleton<Db>();
+builder.Services.AddSingleton<SignInLimits>();
 builder.Services.AddSingleton(services => new Tokens(services.GetRequiredService<Settings>().JwtSecret));
 builder.Services.AddTokenAuthentication();
 builder.Services.AddAuthorization();
@@ -45,7 +46,6 @@ if (settings.Problems.Count > 0)
 
 app.Use(IdleMemory.CountRequests);
 app.UseApiErrors();
-app.UseRequestTimeouts();
 app.UseCors();
 app.UseAuthentication();
 app.RejectInvalidTokens();

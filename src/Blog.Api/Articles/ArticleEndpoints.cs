@@ -73,7 +73,7 @@ internal static class ArticleEndpoints
                    u.username AS authorusername, u.bio AS authorbio, u.image AS authorimage, false AS authorfollowing
             FROM a JOIN users u ON u.id = a.author_id
             """,
-            new { slug = Slugs.BaseFor(input!.Title!), title = input.Title, description = input.Description, body = input.Body, tags = ArticleSql.TagsParameter(tags), me = principal.Id() });
+            new { slug = Slugs.BaseFor(input!.Title!), title = input.Title, description = input.Description, body = input.Body, tags = ArticleSql.TagsParameter(tags), me = principal.Id(), tokenVersion = principal.TokenVersion() });
         return TypedResults.Created($"/api/articles/{article.Slug}", new ArticleResponse(article.ToArticle()));
     }
 
@@ -124,6 +124,7 @@ internal static class ArticleEndpoints
             {
                 slug,
                 me = principal.Id(),
+                tokenVersion = principal.TokenVersion(),
                 title = changes?.Title.Value,
                 newSlug = changes?.Title.Value is { } title ? Slugs.BaseFor(title) : null,
                 description = changes?.Description.Value,
@@ -139,14 +140,14 @@ internal static class ArticleEndpoints
     {
         if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
         await using var connection = db.Write();
-        var mine = await connection.QuerySingleOrDefaultAsync<bool?>("""
+        var mine = await connection.QuerySingleOrDefaultAsync<bool?>($"""
             WITH target AS (
                 SELECT id, author_id FROM articles WHERE slug = @slug
             ), deleted AS (
-                DELETE FROM articles a USING target WHERE a.id = target.id AND target.author_id = @me
+                DELETE FROM articles a USING target WHERE a.id = target.id AND target.author_id = @me AND {CurrentUser.SignedIn}
             )
             SELECT author_id = @me FROM target
-            """, new { slug, me = principal.Id() });
+            """, new { slug, me = principal.Id(), tokenVersion = principal.TokenVersion() });
         return mine switch
         {
             null => ApiError.NotFound("article"),

@@ -18,8 +18,8 @@ internal static class ArticleLists
     // that stops after limit + offset rows. ListPlansTests checks the generic plans on 100,000
     // articles. The statements are constants: Dapper.AOT searches a statement it cannot see
     // at build time for each parameter's name, on every call (7% of a list's CPU).
-    const string AuthorId = "(SELECT id FROM users WHERE lower(username) = lower(@author))";
-    const string FavoritedById = "(SELECT id FROM users WHERE lower(username) = lower(@favorited))";
+    const string AuthorId = "(SELECT id FROM users WHERE lower(username) = lower(normalize(@author, NFKC)))";
+    const string FavoritedById = "(SELECT id FROM users WHERE lower(username) = lower(normalize(@favorited, NFKC)))";
     const string TagId = "(SELECT id FROM tags WHERE name = @tag)";
 
     /// <summary>At most this many articles are shown: a page (Limits.PageSize), or the one marker row.</summary>
@@ -47,13 +47,18 @@ internal static class ArticleLists
         ORDER BY a.id DESC
         """;
 
-    /// <summary>The total and the page of the ids in CTE <c>matches</c> (inlined into each, so each uses its index).</summary>
-    const string CountedPage = """
-        total AS (
-            SELECT count(*) AS n FROM matches
-        ), page AS (
+    /// <summary>The page of the ids in CTE <c>matches</c>.</summary>
+    const string Page = """
+        page AS (
             SELECT id FROM matches ORDER BY id DESC LIMIT @limit::bigint + @offset
         )
+        """;
+
+    /// <summary>The total and the page of the ids in CTE <c>matches</c> (inlined into each, so each uses its index).</summary>
+    const string CountedPage = $"""
+        total AS (
+            SELECT count(*) AS n FROM matches
+        ), {Page}
         """;
 
     const string Tagged = $"SELECT at.article_id AS id FROM article_tags at WHERE at.tag_id = {TagId}";
@@ -77,7 +82,12 @@ internal static class ArticleLists
             {Favorites} AND EXISTS (SELECT 1 FROM articles a WHERE a.id = f.article_id AND a.author_id = {AuthorId})
         ), {CountedPage} {Articles}
         """;
-    const string ListTagged = $"WITH matches AS NOT MATERIALIZED ({Tagged}), {CountedPage} {Articles}";
+    /// <summary>A tag alone: its total is kept by triggers too (tags.uses, migration 0003), not counted.</summary>
+    const string ListTagged = $"""
+        WITH matches AS NOT MATERIALIZED ({Tagged}), total AS (
+            SELECT coalesce((SELECT uses FROM tags WHERE name = @tag), 0) AS n
+        ), {Page} {Articles}
+        """;
     const string ListTaggedFavorited = $"WITH matches AS NOT MATERIALIZED ({Tagged} AND {TaggedArticleFavorited}), {CountedPage} {Articles}";
     const string ListTaggedByAuthor = $"WITH matches AS NOT MATERIALIZED ({Tagged} AND {TaggedArticleByAuthor}), {CountedPage} {Articles}";
     const string ListTaggedByAuthorFavorited = $"""

@@ -27,7 +27,7 @@ internal sealed record NewArticle(
     [property: Required, StringLength(Limits.Title)] string? Title,
     [property: Required, StringLength(Limits.Description)] string? Description,
     [property: Required, StringLength(Limits.Body)] string? Body,
-    [property: TextList(Limits.Tags, Limits.Tag), Description("Tags; trimmed, blanks and repeats dropped. Answers list them alphabetically.")] string?[]? TagList = null);
+    [property: TextList(Limits.Tags, Limits.Tag), JsonConverter(typeof(TagListConverter)), Description("Tags; trimmed, blanks and repeats dropped. Answers list them alphabetically.")] string?[]? TagList = null);
 
 internal sealed record UpdateArticleRequest([property: Required] ArticleChanges? Article);
 [Description("Any of the fields; absent ones stay as they are. A new title gives a new slug.")]
@@ -35,7 +35,7 @@ internal sealed record ArticleChanges(
     [property: StringLength(Limits.Title)] OptionalString Title = default,
     [property: StringLength(Limits.Description)] OptionalString Description = default,
     [property: StringLength(Limits.Body)] OptionalString Body = default,
-    [property: TextList(Limits.Tags, Limits.Tag), Description("Replaces the tags when given.")] string?[]? TagList = null)
+    [property: TextList(Limits.Tags, Limits.Tag), JsonConverter(typeof(TagListConverter)), Description("Replaces the tags when given.")] string?[]? TagList = null)
 {
     public bool ChangesNothing() => !Title.IsSet && !Description.IsSet && !Body.IsSet && TagList is null;
 }

@@ -1,3 +1,5 @@
+using Blog.Api.Auth;
+
 namespace Blog.Api.Articles;
 
 internal static class ArticleSql
@@ -37,23 +39,25 @@ internal static class ArticleSql
         """;
 
     /// <summary>
-    /// Inserts the article <c>@title</c>, <c>@description</c>, <c>@body</c> by <c>@me</c>; callers add
-    /// RETURNING. The slug is <c>@slug</c> (Slugs.BaseFor the title) plus the new id: unique by
+    /// Inserts the article <c>@title</c>, <c>@description</c>, <c>@body</c> by <c>@me</c>, signed in
+    /// with <c>@tokenVersion</c> (CurrentUser.SignedIn); callers add RETURNING. The slug is <c>@slug</c> (Slugs.BaseFor the title) plus the new id: unique by
     /// construction, so two articles with one title (even created at the same instant) never
     /// collide and nothing retries.
     /// </summary>
-    public const string Insert = """
+    public const string Insert = $"""
         INSERT INTO articles (id, slug, title, description, body, author_id)
         SELECT id, @slug || '-' || id, @title, @description, @body, @me
         FROM (SELECT nextval(pg_get_serial_sequence('articles', 'id')) AS id) AS next
+        WHERE {CurrentUser.SignedIn}
         """;
 
     /// <summary>
-    /// Updates the article in CTE <c>target</c> (its id and author_id) when <c>@me</c> wrote it:
+    /// Updates the article in CTE <c>target</c> (its id and author_id) when <c>@me</c> wrote it, and
+    /// is still signed in with <c>@tokenVersion</c> (CurrentUser.SignedIn):
     /// each of <c>@title</c>, <c>@description</c>, <c>@body</c> that is not null. A new title
     /// gives a new slug (<c>@newSlug</c> plus the id). Callers add RETURNING.
     /// </summary>
-    public const string Update = """
+    public const string Update = $"""
         UPDATE articles a SET
             title       = coalesce(@title, a.title),
             slug        = CASE WHEN @title IS NULL THEN a.slug ELSE @newSlug || '-' || a.id END,
@@ -61,7 +65,7 @@ internal static class ArticleSql
             body        = coalesce(@body, a.body),
             updated_at  = now()
         FROM target
-        WHERE a.id = target.id AND target.author_id = @me
+        WHERE a.id = target.id AND target.author_id = @me AND {CurrentUser.SignedIn}
         """;
 
     /// <summary>

@@ -21,14 +21,14 @@ internal static class Favorites
             WITH a AS (
                 SELECT * FROM articles WHERE slug = @slug
             ), added AS (
-                INSERT INTO favorites (user_id, article_id) SELECT @me, id FROM a
+                INSERT INTO favorites (user_id, article_id) SELECT @me, id FROM a WHERE {CurrentUser.SignedIn}
                 ON CONFLICT DO NOTHING
                 RETURNING article_id
             )
             SELECT {ArticleSql.Columns}, a.body, true AS favorited,
                    (SELECT count(*) FROM favorites f WHERE f.article_id = a.id) + (SELECT count(*) FROM added) AS favoritescount
             FROM a JOIN users u ON u.id = a.author_id
-            """, new { slug, me = principal.Id() });
+            """, new { slug, me = principal.Id(), tokenVersion = principal.TokenVersion() });
         return article is null ? ApiError.NotFound("article") : TypedResults.Ok(new ArticleResponse(article.ToArticle()));
     }
 
@@ -40,13 +40,13 @@ internal static class Favorites
             WITH a AS (
                 SELECT * FROM articles WHERE slug = @slug
             ), removed AS (
-                DELETE FROM favorites f USING a WHERE f.article_id = a.id AND f.user_id = @me
+                DELETE FROM favorites f USING a WHERE f.article_id = a.id AND f.user_id = @me AND {CurrentUser.SignedIn}
                 RETURNING f.article_id
             )
             SELECT {ArticleSql.Columns}, a.body, false AS favorited,
                    (SELECT count(*) FROM favorites f WHERE f.article_id = a.id) - (SELECT count(*) FROM removed) AS favoritescount
             FROM a JOIN users u ON u.id = a.author_id
-            """, new { slug, me = principal.Id() });
+            """, new { slug, me = principal.Id(), tokenVersion = principal.TokenVersion() });
         return article is null ? ApiError.NotFound("article") : TypedResults.Ok(new ArticleResponse(article.ToArticle()));
     }
 }

@@ -15,6 +15,20 @@ internal static class CurrentUser
         long.TryParse(user.FindFirst(JwtRegisteredClaimNames.Sub)?.Value, out var id) ? id : null;
 
     /// <summary>
+    /// The version of the credentials the signed-in user's token was issued for (tokens from
+    /// before versions existed were issued for the first).
+    /// </summary>
+    public static int TokenVersion(this ClaimsPrincipal user) =>
+        int.TryParse(user.FindFirst(Tokens.VersionClaim)?.Value, out var version) ? version : 1;
+
+    /// <summary>
+    /// A condition for the statements that write as the signed-in user: it raises BT401 (401)
+    /// unless the user exists with the token's version, checked once before anything runs
+    /// (migration 0006). Parameters @me and @tokenVersion.
+    /// </summary>
+    public const string SignedIn = "signed_in(@me, @tokenVersion)";
+
+    /// <summary>
     /// A request that carries an Authorization header must carry a valid token, also where a
     /// user is optional: an expired or tampered token is 401, never a silent anonymous read.
     /// </summary>

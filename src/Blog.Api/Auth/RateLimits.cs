@@ -7,8 +7,10 @@ using Microsoft.AspNetCore.RateLimiting;
 namespace Blog.Api.Auth;
 
 /// <summary>
-/// Sign-up and sign-in are limited per client address (AUTH_RATE_LIMIT a minute), with the
-/// framework's rate limiter: password guessing and account spraying get 429 and Retry-After.
+/// The first, per-instance line of SignInLimits: the framework's rate limiter allows a client
+/// network AUTH_RATE_LIMIT sign-ups and sign-ins a minute on this instance, answering 429
+/// before a request costs a password hash. The limits all instances share are counted by the
+/// statements themselves (SignInLimits), so a client reaching several instances gets no more.
 /// </summary>
 internal static class RateLimits
 {
@@ -25,7 +27,7 @@ internal static class RateLimits
                 context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
                 return new ValueTask(ApiError.Of(StatusCodes.Status429TooManyRequests, "requests", $"too many, try again in {seconds} seconds").ExecuteAsync(context.HttpContext));
             };
-            limiter.AddPolicy(SignIn, http => RateLimitPartition.GetFixedWindowLimiter(ClientAddress(http, settings), _ => new FixedWindowRateLimiterOptions
+            limiter.AddPolicy(SignIn, http => RateLimitPartition.GetFixedWindowLimiter(http.RequestServices.GetRequiredService<SignInLimits>().NetworkKey(http), _ => new FixedWindowRateLimiterOptions
             {
                 PermitLimit = settings.SignInsPerMinute,
                 Window = TimeSpan.FromMinutes(1),
@@ -38,8 +40,4 @@ internal static class RateLimits
     public static RouteHandlerBuilder LimitedPerClient(this RouteHandlerBuilder builder) =>
         builder.RequireRateLimiting(SignIn).ProducesErrors(StatusCodes.Status429TooManyRequests);
 
-    static string ClientAddress(HttpContext http, Settings settings) =>
-        settings.TrustFlyClientIp && http.Request.Headers["Fly-Client-IP"] is [{ Length: > 0 } flyClient]
-            ? flyClient
-            : http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 }

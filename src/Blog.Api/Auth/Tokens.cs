@@ -31,11 +31,20 @@ internal sealed class Tokens
 
     public SymmetricSecurityKey Key { get; }
 
-    public string Issue(long userId) => handler.CreateToken(new SecurityTokenDescriptor
+    /// <summary>
+    /// The claim with the version of the user's credentials the token was issued for
+    /// (users.token_version): a new password or email makes the older tokens invalid.
+    /// </summary>
+    public const string VersionClaim = "ver";
+
+    public string Issue(long userId, int tokenVersion) => handler.CreateToken(new SecurityTokenDescriptor
     {
         Issuer = Issuer,
         Audience = Audience,
-        Subject = new ClaimsIdentity([new Claim(JwtRegisteredClaimNames.Sub, userId.ToString(System.Globalization.CultureInfo.InvariantCulture))]),
+        Subject = new ClaimsIdentity([
+            new Claim(JwtRegisteredClaimNames.Sub, userId.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new Claim(VersionClaim, tokenVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), ClaimValueTypes.Integer32),
+        ]),
         Expires = DateTime.UtcNow.Add(Lifetime),
         SigningCredentials = credentials,
     });

@@ -23,13 +23,14 @@ internal static class CommentEndpoints
             .WithSummary("Delete a comment (its author only)").RequireUser().ProducesErrors(403, 404);
     }
 
-    static async Task<Results<Ok<CommentsResponse>, ApiError>> List(string slug, ClaimsPrincipal principal, Db db)
+    static async Task<Results<Ok<CommentsResponse>, ApiError>> List(string slug, ClaimsPrincipal principal, Db db, HttpContext http)
     {
         if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
-        await using var connection = db.Read();
+        var connection = db.Read();
         // Row 0 is the article itself (comment ids start at 1): no rows at all means no article,
-        // and an article without comments is told apart in the same round trip.
-        var rows = (await connection.QueryAsync<CommentRow>("""
+        // and an article without comments is told apart in the same round trip. The comments
+        // are written as they are read (Streaming): front ends read all of them, however many.
+        var rows = await Streaming.StartAsync(http, connection, connection.QueryUnbufferedAsync<CommentRow>("""
             SELECT 0::bigint AS id, a.created_at AS createdat, a.updated_at AS updatedat, '' AS body,
                    '' AS authorusername, NULL AS authorbio, NULL AS authorimage, false AS authorfollowing
             FROM articles a WHERE a.slug = @slug
@@ -41,9 +42,9 @@ internal static class CommentEndpoints
             JOIN users u ON u.id = c.author_id
             WHERE a.slug = @slug
             ORDER BY id
-            """, new { slug, me = principal.OptionalId() })).ToList();
-        if (rows.Count == 0) return ApiError.NotFound("article");
-        return TypedResults.Ok(new CommentsResponse([.. rows.Skip(1).Select(r => r.ToComment())]));
+            """, new { slug, me = principal.OptionalId() }));
+        if (rows is null) return ApiError.NotFound("article");
+        return TypedResults.Ok(new CommentsResponse(rows.Where(row => row.Id != 0).Select(row => row.ToComment())));
     }
 
     static async Task<Results<Created<CommentResponse>, ApiError>> Add(string slug, NewCommentRequest? request, ClaimsPrincipal principal, Db db)
@@ -54,16 +55,16 @@ internal static class CommentEndpoints
         if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
 
         await using var connection = db.Write();
-        var comment = await connection.QuerySingleOrDefaultAsync<CommentRow>("""
+        var comment = await connection.QuerySingleOrDefaultAsync<CommentRow>($"""
             WITH c AS (
                 INSERT INTO comments (article_id, author_id, body)
-                SELECT id, @me, @body FROM articles WHERE slug = @slug
+                SELECT id, @me, @body FROM articles WHERE slug = @slug AND {CurrentUser.SignedIn}
                 RETURNING *
             )
             SELECT c.id, c.created_at AS createdat, c.updated_at AS updatedat, c.body,
                    u.username AS authorusername, u.bio AS authorbio, u.image AS authorimage, false AS authorfollowing
             FROM c JOIN users u ON u.id = c.author_id
-            """, new { slug, body = request!.Comment!.Body, me = principal.Id() });
+            """, new { slug, body = request!.Comment!.Body, me = principal.Id(), tokenVersion = principal.TokenVersion() });
         if (comment is null) return ApiError.NotFound("article");
         return TypedResults.Created($"/api/articles/{slug}/comments/{comment.Id}", new CommentResponse(comment.ToComment()));
     }
@@ -75,16 +76,16 @@ internal static class CommentEndpoints
         if (!long.TryParse(id, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var commentId)) return ApiError.NotFound("comment");
 
         await using var connection = db.Write();
-        var outcome = await connection.QuerySingleAsync<DeleteOutcome>("""
+        var outcome = await connection.QuerySingleAsync<DeleteOutcome>($"""
             WITH target AS (
                 SELECT c.id, c.author_id FROM comments c JOIN articles a ON a.id = c.article_id
                 WHERE a.slug = @slug AND c.id = @commentId
             ), deleted AS (
-                DELETE FROM comments c USING target WHERE c.id = target.id AND target.author_id = @me
+                DELETE FROM comments c USING target WHERE c.id = target.id AND target.author_id = @me AND {CurrentUser.SignedIn}
             )
             SELECT EXISTS (SELECT 1 FROM articles WHERE slug = @slug) AS articleexists,
                    (SELECT author_id = @me FROM target) AS mine
-            """, new { slug, commentId, me = principal.Id() });
+            """, new { slug, commentId, me = principal.Id(), tokenVersion = principal.TokenVersion() });
         return outcome switch
         {
             { ArticleExists: false } => ApiError.NotFound("article"),

@@ -5,7 +5,7 @@ using Blog.Api.Profiles;
 namespace Blog.Api.Comments;
 
 internal sealed record CommentResponse(Comment Comment);
-internal sealed record CommentsResponse(IReadOnlyList<Comment> Comments);
+internal sealed record CommentsResponse(IAsyncEnumerable<Comment> Comments);
 internal sealed record Comment(long Id, DateTime CreatedAt, DateTime UpdatedAt, string Body, Profile Author);
 
 internal sealed record NewCommentRequest([property: Required] NewComment? Comment);

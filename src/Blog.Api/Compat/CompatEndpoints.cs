@@ -36,40 +36,53 @@ internal static class CompatEndpoints
             .WithSummary("One blog").RequireUser().ProducesErrors(404);
     }
 
-    static async Task<Results<Ok<JwtResponse>, ApiError>> Signup(SignupRequest? request, Db db, Tokens tokens)
+    static async Task<Results<Ok<JwtResponse>, ApiError>> Signup(SignupRequest? request, Db db, Tokens tokens, SignInLimits limits, HttpContext http)
     {
         var (email, password, name) = (request?.Email?.Trim(), request?.Password, request?.Name?.Trim());
         var check = new Validation();
         check.Email("email", email);
         check.Password("password", password);
-        check.Optional("name", name, Limits.Name);
+        if (check.Optional("name", name, Limits.Name) && name is not null && Validation.HasInvisibleControl(name)) check.Add("name", "is invalid");
         if (check.Failed) return check.Error;
 
         var hash = Passwords.Hash(password!);
         var username = UsernameFor(name, email!);
         await using var connection = db.Write();
-        // A taken email is the unique index's 409. A taken username gets a random suffix; two
-        // sign-ups racing for one new username make the loser insert nothing, and only then
-        // is there another round trip, with a fresh suffix.
+        // Counted for the client's network (SignInLimits). A taken email is 409. A taken
+        // username gets a random suffix; two sign-ups racing for one new username make the
+        // loser insert nothing, and only then is there another round trip, with a fresh suffix.
         for (var attempt = 0; ; attempt++)
         {
-            var id = await connection.QuerySingleOrDefaultAsync<long?>("""
-                INSERT INTO users (username, email, password_hash, name)
-                VALUES (CASE WHEN @suffixed OR EXISTS (SELECT 1 FROM users WHERE lower(username) = lower(@username))
-                             THEN @username || '-' || @suffix ELSE @username END,
-                        @email, @hash, @name)
-                ON CONFLICT ((lower(username))) DO NOTHING
-                RETURNING id
-                """, new { username, suffixed = attempt > 0, suffix = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray(), 0, 3), email, hash, name = Validation.NullIfBlank(name) });
-            if (id is { } userId) return TypedResults.Ok(new JwtResponse(tokens.Issue(userId)));
+            var row = await connection.QuerySingleAsync<RegisterRow>($"""
+                WITH {SignInLimits.Network}, created AS (
+                    INSERT INTO users (username, email, password_hash, name)
+                    SELECT CASE WHEN @suffixed OR EXISTS (SELECT 1 FROM users WHERE lower(username) = lower(normalize(@username, NFKC)))
+                                THEN normalize(@username, NFKC) || '-' || @suffix ELSE normalize(@username, NFKC) END,
+                           @email, @hash, @name
+                    WHERE (SELECT allowed FROM network)
+                    ON CONFLICT DO NOTHING
+                    RETURNING id, username, email, bio, image, token_version
+                )
+                SELECT CASE WHEN n.allowed THEN NULL ELSE ceil(extract(epoch FROM n.retry_at - now()))::int END AS retryafter,
+                       EXISTS (SELECT 1 FROM users WHERE lower(email) = lower(@email)) AS emailtaken,
+                       c.id, c.username, c.email, c.bio, c.image, c.token_version AS tokenversion
+                FROM network n LEFT JOIN created c ON true
+                """, new
+                {
+                    network = limits.NetworkKey(http), perMinute = limits.PerMinute, username, suffixed = attempt > 0,
+                    suffix = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray(), 0, 3), email, hash, name = Validation.NullIfBlank(name),
+                });
+            if (row.RetryAfter is { } seconds) return SignInLimits.TooMany(seconds);
+            if (row.Id is { } id) return TypedResults.Ok(new JwtResponse(tokens.Issue(id, row.TokenVersion!.Value)));
+            if (row.EmailTaken) return ApiError.Taken("email");
             if (attempt == 2) return ApiError.Taken("username");
         }
     }
 
-    static async Task<Results<Ok<JwtResponse>, ApiError>> Signin(SigninRequest? request, Db db, Tokens tokens)
+    static async Task<Results<Ok<JwtResponse>, ApiError>> Signin(SigninRequest? request, Db db, Tokens tokens, SignInLimits limits, HttpContext http)
     {
-        var (user, error) = await SignIn.AttemptAsync(db, request?.Email, request?.Password);
-        return error ?? (Results<Ok<JwtResponse>, ApiError>)TypedResults.Ok(new JwtResponse(tokens.Issue(user!.Id)));
+        var (user, error) = await SignIn.AttemptAsync(db, limits, http, request?.Email, request?.Password);
+        return error ?? (Results<Ok<JwtResponse>, ApiError>)TypedResults.Ok(new JwtResponse(tokens.Issue(user!.Id!.Value, user.TokenVersion!.Value)));
     }
 
     static async Task<Results<Ok<BlogIdResponse>, ApiError>> Create(CreateBlogRequest? request, ClaimsPrincipal principal, Db db)
@@ -84,7 +97,7 @@ internal static class CompatEndpoints
             {ArticleSql.Insert}
             RETURNING public_id
             """,
-            new { slug = Slugs.BaseFor(request!.Title!), title = request.Title, description = DescriptionOf(request.Content!), body = request.Content, me = principal.Id() });
+            new { slug = Slugs.BaseFor(request!.Title!), title = request.Title, description = DescriptionOf(request.Content!), body = request.Content, me = principal.Id(), tokenVersion = principal.TokenVersion() });
         return TypedResults.Ok(new BlogIdResponse(id));
     }
 
@@ -111,6 +124,7 @@ internal static class CompatEndpoints
             {
                 id,
                 me = principal.Id(),
+                tokenVersion = principal.TokenVersion(),
                 title = request!.Title.Value,
                 newSlug = request.Title.Value is { } title ? Slugs.BaseFor(title) : null,
                 body = request.Content.Value,
@@ -124,20 +138,21 @@ internal static class CompatEndpoints
         };
     }
 
-    static async Task<Results<Ok<BlogsResponse>, ApiError>> List(string? limit, string? offset, Db db)
+    static async Task<Results<Ok<BlogsResponse>, ApiError>> List(string? limit, string? offset, Db db, HttpContext http)
     {
         var check = new Validation();
         var page = Paging.From(check, limit, offset);
         if (check.Failed) return check.Error;
 
-        await using var connection = db.Read();
-        var rows = await connection.QueryAsync<BlogRow>("""
+        // Written as read (Streaming): a page of 100 whole blogs can be 20 MB of text.
+        var connection = db.Read();
+        var rows = await Streaming.StartAsync(http, connection, connection.QueryUnbufferedAsync<BlogRow>("""
             SELECT a.public_id AS id, a.title, a.body AS content, coalesce(u.name, u.username) AS authorname
             FROM articles a JOIN users u ON u.id = a.author_id
             ORDER BY a.id DESC
             LIMIT @limit OFFSET @offset
-            """, new { page.Limit, page.Offset });
-        return TypedResults.Ok(new BlogsResponse([.. rows.Select(r => r.ToBlog())]));
+            """, new { page.Limit, page.Offset }));
+        return TypedResults.Ok(new BlogsResponse((rows ?? AsyncEnumerable.Empty<BlogRow>()).Select(row => row.ToBlog())));
     }
 
     static async Task<Results<Ok<BlogResponse>, ApiError>> Get(string id, Db db)
@@ -167,6 +182,8 @@ internal static class CompatEndpoints
             if (username.Length >= Limits.Username - 7) break;  // room for a "-xxxxxx" suffix
         }
         var result = username.ToString().Trim('-', '.');
+        // A name whose letters mix scripts makes no username (Scripts): the email's, else "writer".
+        if (result.Length > 0 && !Scripts.IsSingleScript(result)) return name is null ? "writer" : UsernameFor(null, email);
         return result.Length == 0 ? "writer" : result;
     }
 

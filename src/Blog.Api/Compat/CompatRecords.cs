@@ -25,7 +25,7 @@ internal sealed record UpdateBlogRequest(
 
 internal sealed record BlogIdResponse(Guid Id);
 internal sealed record BlogResponse(BlogPost Blog);
-internal sealed record BlogsResponse(IReadOnlyList<BlogPost> Blogs);
+internal sealed record BlogsResponse(IAsyncEnumerable<BlogPost> Blogs);
 internal sealed record BlogPost(Guid Id, string Title, string Content, BlogAuthor Author);
 internal sealed record BlogAuthor(string Name);
 

@@ -9,8 +9,8 @@ namespace Blog.Api.Data;
 internal static class Database
 {
     /// <summary>
-    /// Seconds a statement sent outside a request may take (readiness checks); statements of a
-    /// request end with the request (<see cref="RequestCommands{T}"/>).
+    /// Seconds a statement sent outside a request may take (readiness checks); the statements of
+    /// a request share its deadline (<see cref="RequestCommands{T}"/>).
     /// </summary>
     public const int CommandTimeout = 5;
 

@@ -14,8 +14,8 @@ namespace Blog.Api.Data;
 /// max_prepared_statements, as Neon's pooler runs). A pooler that does not keep them hands
 /// the next transaction to any server connection, where a statement of the same name may be
 /// another client's: a different statement could run with our parameters. So the process
-/// starts unprepared and finds out first (<see cref="ProbeAsync"/>, in the background, after
-/// the first request), and prepares only when it is safe. Should the pooler later refuse a
+/// starts unprepared and finds out first (<see cref="ProbeAsync"/>, in the background, half a
+/// second after the first request), and prepares only when it is safe. Should the pooler later refuse a
 /// prepared statement ("does not exist", "already exists"; nothing ran), the process goes
 /// back to unprepared statements, once, and the request runs again (<see cref="RetriedUnprepared"/>).
 /// PREPARED_STATEMENTS=off never prepares; =on prepares without probing.
@@ -23,6 +23,7 @@ namespace Blog.Api.Data;
 internal sealed class Db
 {
     static readonly TimeSpan ProbeAgainAfter = TimeSpan.FromSeconds(30);
+    static readonly TimeSpan ProbeDelay = TimeSpan.FromMilliseconds(500);
 
     readonly Settings settings;
     readonly ILogger<Db> log;
@@ -69,6 +70,8 @@ internal sealed class Db
     {
         try
         {
+            // After the request that asked: the first answer after a cold start waits for nothing.
+            await Task.Delay(ProbeDelay);
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await using var probe = Database.CreateDataSource(settings.DatabaseUrl, traced: false);
             await using var connection = await probe.OpenConnectionAsync(timeout.Token);

@@ -22,8 +22,9 @@ internal static class Migrations
 
     public static int Latest => Embedded[^1].Version;
 
+    /// <summary>Applies the migrations not applied yet, up to version <c>through</c> (a test of a migration stops before it).</summary>
     /// <returns>The names of the migrations this run applied (empty when up to date).</returns>
-    public static async Task<IReadOnlyList<string>> ApplyAsync(NpgsqlDataSource db, CancellationToken ct = default)
+    public static async Task<IReadOnlyList<string>> ApplyAsync(NpgsqlDataSource db, CancellationToken ct = default, int through = int.MaxValue)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
@@ -45,7 +46,7 @@ internal static class Migrations
         }
 
         var ran = new List<string>();
-        foreach (var (version, name) in Embedded.Where(m => !applied.Contains(m.Version)))
+        foreach (var (version, name) in Embedded.Where(m => !applied.Contains(m.Version) && m.Version <= through))
         {
             await Execute(connection, ReadScript(Prefix + name), ct);
             await using var record = new NpgsqlCommand("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", connection)

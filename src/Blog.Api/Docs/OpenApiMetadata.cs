@@ -23,7 +23,7 @@ internal static class OpenApiMetadata
     /// <summary>The limit and offset query parameters (Paging).</summary>
     public static RouteHandlerBuilder DocumentsPaging(this RouteHandlerBuilder builder) => builder
         .Documents(ParameterDoc.Integer("limit", 1, Limits.PageSize, Limits.DefaultPageSize))
-        .Documents(ParameterDoc.Integer("offset", 0, int.MaxValue, 0));
+        .Documents(ParameterDoc.Integer("offset", 0, Limits.Offset, 0));
 }
 
 /// <summary>A JSON Schema format (e.g. "uuid") for a property the API takes as text.</summary>

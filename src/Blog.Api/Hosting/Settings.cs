@@ -23,7 +23,6 @@ internal sealed record Settings(
     IReadOnlyList<string> Problems)
 {
     const string DevelopmentDatabase = "postgres://postgres@127.0.0.1:5432/blog";
-    const string DevelopmentSecret = "development-only-secret-never-use-in-production";
 
     public static Settings From(IConfiguration config, IHostEnvironment environment)
     {
@@ -50,7 +49,9 @@ internal sealed record Settings(
         }
 
         var secret = config["JWT_SECRET"];
-        if (string.IsNullOrEmpty(secret) && development) secret = DevelopmentSecret;
+        // In Development without a secret, a random one for this process: tokens end with it,
+        // and no one can sign a token with a key written in the source.
+        if (string.IsNullOrEmpty(secret) && development) secret = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(48));
         else if (string.IsNullOrEmpty(secret)) problems.Add("JWT_SECRET is not set: give a random secret of at least 32 bytes (e.g. `openssl rand -base64 48`).");
         else if (Encoding.UTF8.GetByteCount(secret) < Tokens.MinSecretBytes) problems.Add($"JWT_SECRET is too short: it needs at least {Tokens.MinSecretBytes} bytes.");
 

@@ -29,10 +29,14 @@ internal sealed class ApiError(int statusCode, IReadOnlyDictionary<string, strin
     /// <summary>Seconds a client should wait before retrying a 503.</summary>
     public const int RetryAfterSeconds = 2;
 
+    /// <summary>The Retry-After header to send, if any (a 503 always has one).</summary>
+    public string? RetryAfter { get; init; }
+
     public Task ExecuteAsync(HttpContext context)
     {
         context.Response.StatusCode = statusCode;
-        if (statusCode == StatusCodes.Status503ServiceUnavailable)
+        if (RetryAfter is { } seconds) context.Response.Headers.RetryAfter = seconds;
+        else if (statusCode == StatusCodes.Status503ServiceUnavailable)
         {
             context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }

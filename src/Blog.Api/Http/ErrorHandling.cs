@@ -49,7 +49,8 @@ internal static class ErrorHandling
         BadHttpRequestException { InnerException: JsonException json } => ApiError.Invalid(FieldOf(json.Path)),
         BadHttpRequestException { StatusCode: var status } when status is >= 400 and < 500 => ForStatus(status),
         PostgresException postgres => FromPostgres(postgres),
-        NpgsqlException or TimeoutException => ApiError.Unavailable,
+        // A statement past the request's deadline (RequestCommands) is cancelled: the database is too slow or silent.
+        NpgsqlException or TimeoutException or OperationCanceledException => ApiError.Unavailable,
         _ => ApiError.Of(500, "server", "unexpected error"),
     };
 
@@ -95,8 +96,12 @@ internal static class ErrorHandling
         ["article_count_singleton_check"] = "only triggers write the counter's one row",
     };
 
+    /// <summary>Raised by signed_in() (migration 0006): the token's user is gone, or the token was revoked.</summary>
+    internal const string TokenRevoked = "BT401";
+
     static ApiError FromPostgres(PostgresException e) => (e.SqlState, e.ConstraintName) switch
     {
+        (TokenRevoked, _) => ApiError.TokenInvalid,
         (PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.ForeignKeyViolation or PostgresErrorCodes.CheckViolation, { } name)
             when Constraints.TryGetValue(name, out var error) => error,
         (PostgresErrorCodes.StringDataRightTruncation or PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter, _) => ApiError.Invalid("body"),

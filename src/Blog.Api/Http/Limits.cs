@@ -22,6 +22,12 @@ internal static class Limits
     public const int PageSize = 100;
     public const int DefaultPageSize = 20;
 
+    /// <summary>
+    /// The deepest offset a list accepts: a page that deep is an index walk of this many rows
+    /// (10,000 is what Elasticsearch allows, max_result_window), and no reader pages that far.
+    /// </summary>
+    public const int Offset = 10_000;
+
     /// <summary>Largest request body; anything bigger is 413 before it is read.</summary>
     public const long RequestBody = 1024 * 1024;
 }

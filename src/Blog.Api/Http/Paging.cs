@@ -1,11 +1,11 @@
 namespace Blog.Api.Http;
 
-/// <summary><c>limit</c> (1–100, default 20) and <c>offset</c> (0 or more, default 0) from the query string.</summary>
+/// <summary><c>limit</c> (1–100, default 20) and <c>offset</c> (0–10,000, default 0) from the query string.</summary>
 internal readonly record struct Paging(int Limit, int Offset)
 {
     public static Paging From(Validation check, string? limit, string? offset) => new(
         Parse(check, "limit", limit, Limits.DefaultPageSize, min: 1, max: Limits.PageSize),
-        Parse(check, "offset", offset, 0, min: 0, max: int.MaxValue));
+        Parse(check, "offset", offset, 0, min: 0, max: Limits.Offset));
 
     static int Parse(Validation check, string field, string? text, int fallback, int min, int max)
     {

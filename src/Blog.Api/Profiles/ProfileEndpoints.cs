@@ -29,7 +29,7 @@ internal static class ProfileEndpoints
             SELECT u.username, u.bio, u.image,
                    EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = @me AND f.followee_id = u.id) AS following
             FROM users u
-            WHERE lower(u.username) = lower(@username)
+            WHERE lower(u.username) = lower(normalize(@username, NFKC))
             """, new { username, me = principal.OptionalId() });
         return profile is null ? ApiError.NotFound("profile") : TypedResults.Ok(new ProfileResponse(profile));
     }
@@ -38,16 +38,16 @@ internal static class ProfileEndpoints
     {
         if (!Validation.IsStorable(username)) return ApiError.NotFound("profile");
         await using var connection = db.Write();
-        var target = await connection.QuerySingleOrDefaultAsync<FollowRow>("""
+        var target = await connection.QuerySingleOrDefaultAsync<FollowRow>($"""
             WITH target AS (
-                SELECT id, username, bio, image FROM users WHERE lower(username) = lower(@username)
+                SELECT id, username, bio, image FROM users WHERE lower(username) = lower(normalize(@username, NFKC))
             ), followed AS (
                 INSERT INTO follows (follower_id, followee_id)
-                SELECT @me, id FROM target WHERE id <> @me
+                SELECT @me, id FROM target WHERE id <> @me AND {CurrentUser.SignedIn}
                 ON CONFLICT DO NOTHING
             )
             SELECT username, bio, image, id = @me AS self FROM target
-            """, new { username, me = principal.Id() });
+            """, new { username, me = principal.Id(), tokenVersion = principal.TokenVersion() });
         return Answer(target, following: true);
     }
 
@@ -55,14 +55,14 @@ internal static class ProfileEndpoints
     {
         if (!Validation.IsStorable(username)) return ApiError.NotFound("profile");
         await using var connection = db.Write();
-        var target = await connection.QuerySingleOrDefaultAsync<FollowRow>("""
+        var target = await connection.QuerySingleOrDefaultAsync<FollowRow>($"""
             WITH target AS (
-                SELECT id, username, bio, image FROM users WHERE lower(username) = lower(@username)
+                SELECT id, username, bio, image FROM users WHERE lower(username) = lower(normalize(@username, NFKC))
             ), unfollowed AS (
-                DELETE FROM follows WHERE follower_id = @me AND followee_id = (SELECT id FROM target)
+                DELETE FROM follows WHERE follower_id = @me AND followee_id = (SELECT id FROM target) AND {CurrentUser.SignedIn}
             )
             SELECT username, bio, image, id = @me AS self FROM target
-            """, new { username, me = principal.Id() });
+            """, new { username, me = principal.Id(), tokenVersion = principal.TokenVersion() });
         return Answer(target, following: false);
     }
 

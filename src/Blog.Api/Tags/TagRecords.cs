@@ -1,3 +1,3 @@
 namespace Blog.Api.Tags;
 
-internal sealed record TagsResponse(IReadOnlyList<string> Tags);
+internal sealed record TagsResponse(IAsyncEnumerable<string> Tags);

@@ -24,7 +24,7 @@ internal static class UserEndpoints
     }
 
     static async Task<Results<Created<UserResponse>, ApiError>> Register(
-        RegisterRequest? request, Db db, Tokens tokens, CancellationToken ct)
+        RegisterRequest? request, Db db, Tokens tokens, SignInLimits limits, HttpContext http)
     {
         var (username, email, password) = (request?.User?.Username?.Trim(), request?.User?.Email?.Trim(), request?.User?.Password);
         var check = new Validation();
@@ -33,36 +33,47 @@ internal static class UserEndpoints
         check.Password("password", password);
         if (check.Failed) return check.Error;
 
-        // A taken username or email is the unique index's call (409 in ErrorHandling), so
-        // two registrations racing for one name cannot both win.
+        // Counted for the client's network (SignInLimits), stored in Unicode's NFKC form. A
+        // taken username or email is the unique indexes' call, so two registrations racing
+        // for one name cannot both win.
         await using var connection = db.Write();
-        var user = await connection.QuerySingleAsync<UserRow>("""
-            INSERT INTO users (username, email, password_hash)
-            VALUES (@username, @email, @hash)
-            RETURNING id, username, email, bio, image
-            """, new { username, email, hash = Passwords.Hash(password!) });
-        return TypedResults.Created($"/api/profiles/{Uri.EscapeDataString(user.Username)}", new UserResponse(user.ToUser(tokens.Issue(user.Id))));
+        var row = await connection.QuerySingleAsync<RegisterRow>($"""
+            WITH {SignInLimits.Network}, created AS (
+                INSERT INTO users (username, email, password_hash)
+                SELECT normalize(@username, NFKC), @email, @hash WHERE (SELECT allowed FROM network)
+                ON CONFLICT DO NOTHING
+                RETURNING id, username, email, bio, image, token_version
+            )
+            SELECT CASE WHEN n.allowed THEN NULL ELSE ceil(extract(epoch FROM n.retry_at - now()))::int END AS retryafter,
+                   EXISTS (SELECT 1 FROM users WHERE lower(email) = lower(@email)) AS emailtaken,
+                   c.id, c.username, c.email, c.bio, c.image, c.token_version AS tokenversion
+            FROM network n LEFT JOIN created c ON true
+            """, new { network = limits.NetworkKey(http), perMinute = limits.PerMinute, username, email, hash = Passwords.Hash(password!) });
+        if (row.RetryAfter is { } seconds) return SignInLimits.TooMany(seconds);
+        if (row.Id is not { } id) return ApiError.Taken(row.EmailTaken ? "email" : "username");
+        return TypedResults.Created($"/api/profiles/{Uri.EscapeDataString(row.Username!)}",
+            new UserResponse(new User(row.Email!, tokens.Issue(id, row.TokenVersion!.Value), row.Username!, row.Bio, row.Image)));
     }
 
-    static async Task<Results<Ok<UserResponse>, ApiError>> Login(LoginRequest? request, Db db, Tokens tokens)
+    static async Task<Results<Ok<UserResponse>, ApiError>> Login(LoginRequest? request, Db db, Tokens tokens, SignInLimits limits, HttpContext http)
     {
-        var (user, error) = await SignIn.AttemptAsync(db, request?.User?.Email, request?.User?.Password);
-        return error ?? (Results<Ok<UserResponse>, ApiError>)TypedResults.Ok(new UserResponse(user!.ToUser(tokens.Issue(user.Id))));
+        var (user, error) = await SignIn.AttemptAsync(db, limits, http, request?.User?.Email, request?.User?.Password);
+        return error ?? (Results<Ok<UserResponse>, ApiError>)TypedResults.Ok(new UserResponse(user!.ToUser(tokens.Issue(user.Id!.Value, user.TokenVersion!.Value))));
     }
 
-    static async Task<Results<Ok<UserResponse>, ApiError>> Current(
-        ClaimsPrincipal principal, HttpRequest http, Db db, CancellationToken ct)
+    static async Task<Results<Ok<UserResponse>, ApiError>> Current(ClaimsPrincipal principal, HttpRequest http, Db db)
     {
         await using var connection = db.Read();
         var user = await connection.QuerySingleOrDefaultAsync<UserRow>(
-            "SELECT id, username, email, bio, image FROM users WHERE id = @id", new { id = principal.Id() });
-        // A valid token of a user who no longer exists is as good as a forged one.
+            "SELECT id, username, email, bio, image, token_version AS tokenversion FROM users WHERE id = @id AND token_version = @tokenVersion",
+            new { id = principal.Id(), tokenVersion = principal.TokenVersion() });
+        // A valid token of a user who no longer exists, or of credentials since changed, is as good as a forged one.
         if (user is null) return ApiError.TokenInvalid;
         return TypedResults.Ok(new UserResponse(user.ToUser(Tokens.FromHeader(http.Headers.Authorization)!)));
     }
 
     static async Task<Results<Ok<UserResponse>, ApiError>> Update(
-        UpdateUserRequest? request, ClaimsPrincipal principal, Db db, Tokens tokens, CancellationToken ct)
+        UpdateUserRequest? request, ClaimsPrincipal principal, Db db, Tokens tokens)
     {
         var changes = request?.User;
         var check = new Validation();
@@ -77,21 +88,25 @@ internal static class UserEndpoints
         if (changes?.ChangesNothing() != false) check.Add("user", "can't be blank");
         if (check.Failed) return check.Error;
 
+        // A new password or email is a new version of the credentials: the tokens issued for
+        // the old one stop working, and the answer carries one for the new.
         await using var connection = db.Write();
         var user = await connection.QuerySingleOrDefaultAsync<UserRow>("""
             UPDATE users SET
                 email         = coalesce(@email, email),
-                username      = coalesce(@username, username),
+                username      = coalesce(normalize(@username, NFKC), username),
                 password_hash = coalesce(@hash, password_hash),
                 bio           = CASE WHEN @setBio THEN @bio ELSE bio END,
                 image         = CASE WHEN @setImage THEN @image ELSE image END,
+                token_version = token_version + CASE WHEN @hash IS NOT NULL OR lower(@email) <> lower(email) THEN 1 ELSE 0 END,
                 updated_at    = now()
-            WHERE id = @id
-            RETURNING id, username, email, bio, image
+            WHERE id = @id AND token_version = @tokenVersion
+            RETURNING id, username, email, bio, image, token_version AS tokenversion
             """,
             new
             {
                 id = principal.Id(),
+                tokenVersion = principal.TokenVersion(),
                 email,
                 username,
                 hash = changes?.Password.Value is { } password ? Passwords.Hash(password) : null,
@@ -101,7 +116,6 @@ internal static class UserEndpoints
                 image = Validation.NullIfBlank(changes?.Image.Value),
             });
         if (user is null) return ApiError.TokenInvalid;
-        return TypedResults.Ok(new UserResponse(user.ToUser(tokens.Issue(user.Id))));
+        return TypedResults.Ok(new UserResponse(user.ToUser(tokens.Issue(user.Id, user.TokenVersion))));
     }
-
 }

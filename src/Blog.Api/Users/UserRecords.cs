@@ -28,13 +28,20 @@ internal sealed record UserChanges(
 internal sealed record UserResponse(User User);
 internal sealed record User(string Email, string Token, string Username, string? Bio, string? Image);
 
-internal sealed record UserRow(long Id, string Username, string Email, string? Bio, string? Image)
+internal sealed record UserRow(long Id, string Username, string Email, string? Bio, string? Image, int TokenVersion)
 {
     public User ToUser(string token) => new(Email, token, Username, Bio, Image);
 }
 
-/// <summary>A user found by email at sign-in, with the hash to check the password against.</summary>
-internal sealed record LoginRow(long Id, string Username, string Email, string? Bio, string? Image, string PasswordHash)
+/// <summary>A registration: the seconds to wait (refused by a limit), or the user created (none when taken).</summary>
+internal sealed record RegisterRow(int? RetryAfter, bool EmailTaken, long? Id, string? Username, string? Email, string? Bio, string? Image, int? TokenVersion);
+
+/// <summary>
+/// A sign-in: the account's limit key, and either the seconds to wait (refused by a limit)
+/// or the user found by email (none when unknown) with the hash to check the password against.
+/// </summary>
+internal sealed record SignInRow(string AccountKey, int? RetryAfter, long? Id, string? Username, string? Email, string? Bio, string? Image,
+    string? PasswordHash, int? TokenVersion)
 {
-    public User ToUser(string token) => new(Email, token, Username, Bio, Image);
+    public User ToUser(string token) => new(Email!, token, Username!, Bio, Image);
 }

@@ -96,6 +96,8 @@ public abstract class ArticleListsTests(ApiFixture api) : ApiTests(api)
     [InlineData("offset=-1", "offset", "must be greater than or equal to 0")]
     [InlineData("offset=ten", "offset", "is not a number")]
     [InlineData("offset=99999999999999999999999", "offset", "is not a number")]
+    [InlineData("offset=10001", "offset", "must be less than or equal to 10000")]
+    [InlineData("offset=2000000000", "offset", "must be less than or equal to 10000")]
     public async Task Out_of_range_or_non_numeric_paging_is_422(string query, string field, string message)
     {
         (await Get($"/api/articles?{query}")).IsError(422, field, message).TookRoundTrips(0);

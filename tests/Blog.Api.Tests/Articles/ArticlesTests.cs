@@ -121,6 +121,8 @@ public abstract class ArticlesTests(ApiFixture api) : ApiTests(api)
             .IsError(422, "tagList", "is too long (maximum is 50 characters)");
         (await Post("/api/articles", new { article = new { title = "t", description = "d", body = "b", tagList = new[] { "two\nlines" } } }, author.Token))
             .IsError(422, "tagList", "is invalid");
+        (await Post("/api/articles", new { article = new { title = "t", description = "d", body = "b", tagList = new[] { "evil\u202Etxt" } } }, author.Token))
+            .IsError(422, "tagList", "is invalid");
         (await Post("/api/articles", new { article = new { title = "t", description = "d", body = "b", tagList = Enumerable.Range(0, 21).Select(i => $"t{i}") } }, author.Token))
             .IsError(422, "tagList", "is too long (maximum is 20 tags)");
         Assert.Equal(0, await CountAsync("SELECT count(*) FROM articles"));

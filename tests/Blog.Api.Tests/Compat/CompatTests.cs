@@ -160,6 +160,33 @@ public abstract class CompatTests(ApiFixture api) : ApiTests(api)
         (await Get($"/api/v1/blog/{id}")).IsError(401, "token", "is missing");
         (await Send(HttpMethod.Get, "/api/v1/blog/bulk", null, "forged.token.value", "")).IsError(401, "token", "is invalid");
     }
+
+    [Theory]
+    [InlineData("Ada\u202ELovelace")]   // a right-to-left override
+    [InlineData("Ada\u0000")]
+    [InlineData("Ada\u2066x")]         // a bidi isolate
+    [InlineData("Ada\nLovelace")]
+    public async Task A_display_name_with_control_or_direction_characters_is_422(string escaped)
+    {
+        var name = System.Text.RegularExpressions.Regex.Unescape(escaped);
+        (await Post("/api/v1/user/signup", new { email = "ada@example.com", password = "long enough password", name }))
+            .IsError(422, "name", "is invalid").TookRoundTrips(0);
+        Assert.Equal(0, await CountAsync("SELECT count(*) FROM users"));
+    }
+
+    [Fact]
+    public async Task A_display_name_that_mixes_scripts_makes_no_username_of_it()
+    {
+        var reply = await Post("/api/v1/user/signup", new { email = "ada.l@example.com", password = "long enough password", name = "\u0410da Lovelace" });  // a Cyrillic А
+        reply.Is(HttpStatusCode.OK);
+        Assert.Equal("ada.l", await ScalarAsync("SELECT username FROM users"));
+    }
+
+    async Task<string?> ScalarAsync(string sql)
+    {
+        await using var connection = await Api.Db.OpenConnectionAsync();
+        return await Dapper.SqlMapper.ExecuteScalarAsync<string>(connection, sql);
+    }
 }
 
 public sealed class CompatInProcess(InProcessApi api) : CompatTests(api), IClassFixture<InProcessApi>;

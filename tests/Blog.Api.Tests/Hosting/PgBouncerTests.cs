@@ -62,7 +62,8 @@ public sealed class PgBouncerTests(BinaryApi api) : ApiTests(api), IClassFixture
         var (clientParses, serverParses, binds) = (Count(after, "total_client_parse_count"), Count(after, "total_server_parse_count"),
             Count(after, "total_bind_count") - Count(before, "total_bind_count"));
         Assert.True(clientParses > 0, "the service prepared nothing");
-        Assert.True(binds >= 20 && Count(after, "total_server_parse_count") - Count(before, "total_server_parse_count") < 20,
+        // (A statement is prepared at its second use on a connection: the first of the 20 runs unprepared.)
+        Assert.True(binds >= 18 && Count(after, "total_server_parse_count") - Count(before, "total_server_parse_count") < 5,
             $"20 lists: {binds} binds, {serverParses} parses on servers, {clientParses} by the service");
         Assert.Contains(Process.Output, line => line.Contains("the pooler keeps prepared statements", StringComparison.Ordinal));
         Assert.DoesNotContain(Process.Output, line => line.Contains(RefusedLine, StringComparison.Ordinal));

@@ -17,7 +17,7 @@ public abstract class ApiTests(ApiFixture api) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await using var connection = await api.Db.OpenConnectionAsync();
-        await Dapper.SqlMapper.ExecuteAsync(connection, "TRUNCATE users, tags RESTART IDENTITY CASCADE");
+        await Dapper.SqlMapper.ExecuteAsync(connection, "TRUNCATE users, tags, sign_in_limits RESTART IDENTITY CASCADE");
     }
 
     public Task DisposeAsync() => Task.CompletedTask;

@@ -101,4 +101,25 @@ public sealed class CommandsTests
         }
         return counts;
     }
+
+    [Fact]
+    public async Task Migration_0006_normalizes_usernames_and_keeps_colliding_ones_reachable()
+    {
+        var database = await (await PostgresServer.Instance).CreateEmptyDatabaseAsync();
+        await using var db = NpgsqlDataSource.Create(database);
+        await Migrations.ApplyAsync(db, through: 5);
+        await using (var connection = await db.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("""
+                INSERT INTO users (username, email, password_hash) VALUES
+                    ('alice', 'a1@example.com', 'x'), ('ａｌｉｃｅ', 'a2@example.com', 'x'), ('ＢＯＢ', 'b@example.com', 'x'), ('аlice', 'c@example.com', 'x')
+                """);
+        }
+
+        await Migrations.ApplyAsync(db);
+
+        await using var check = await db.OpenConnectionAsync();
+        var names = (await check.QueryAsync<string>("SELECT username FROM users ORDER BY id")).ToArray();
+        Assert.Equal(["alice", "alice-2", "BOB", "\u0430lice"], names);  // the Cyrillic а stays: it is another name
+    }
 }

@@ -7,11 +7,11 @@ public abstract class RateLimitTests(ApiFixture api) : ApiTests(api)
 {
     public const int Limit = 3;
 
-    Task<Reply> Login(string email, string? flyClientIp = null)
+    Task<Reply> Login(string email, string? flyClientIp = null, string password = "wrong password")
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/api/users/login")
         {
-            Content = System.Net.Http.Json.JsonContent.Create(new { user = new { email, password = "wrong password" } }),
+            Content = System.Net.Http.Json.JsonContent.Create(new { user = new { email, password } }),
         };
         if (flyClientIp is not null) request.Headers.Add("Fly-Client-IP", flyClientIp);
         return Send(request);
@@ -43,6 +43,48 @@ public abstract class RateLimitTests(ApiFixture api) : ApiTests(api)
         if (TrustsFly) other.IsError(401, "credentials", "invalid");
         else Assert.Equal(429, (int)other.Status);  // a client cannot escape the limit by sending the header
         Assert.Equal(0, await CountAsync("SELECT count(*) FROM users"));
+    }
+
+    [SkippableFact]
+    public async Task A_client_network_is_an_IPv4_address_or_an_IPv6_64()
+    {
+        Skip.IfNot(TrustsFly, "needs client addresses from Fly-Client-IP");
+        for (var i = 0; i < Limit; i++) (await Login("someone@example.com", $"2001:db8:1:2::{i + 1:x}")).IsError(401, "credentials", "invalid");
+
+        Assert.Equal(429, (int)(await Login("someone@example.com", "2001:db8:1:2:ffff:ffff:ffff:ffff")).Status);  // the same /64
+        (await Login("someone@example.com", "2001:db8:1:3::1")).IsError(401, "credentials", "invalid");        // the next one
+    }
+
+    [SkippableFact]
+    public async Task An_account_slows_down_after_five_failures_from_anywhere_and_its_owner_gets_back_in()
+    {
+        Skip.IfNot(TrustsFly, "needs client addresses from Fly-Client-IP");
+        var owner = await Register("owner");
+        string Address(int i) => $"198.51.100.{i}";  // a new address each time: the network limit never applies
+        for (var i = 1; i <= 5; i++) (await Login(owner.Email, Address(i))).IsError(401, "credentials", "invalid").TookRoundTrips(1);
+
+        var refused = await Login(owner.Email, Address(6), owner.Password);  // even the right password waits
+        refused.IsError(429, "requests", refused.Json.GetProperty("errors").GetProperty("requests")[0].GetString()!).TookRoundTrips(1);
+        Assert.InRange(int.Parse(refused.Headers.GetValues("Retry-After").Single()), 1, 2);
+        (await Login("someone-else@example.com", Address(7))).IsError(401, "credentials", "invalid");  // other accounts are not affected
+
+        await Task.Delay(TimeSpan.FromSeconds(2.1));
+        (await Login(owner.Email, Address(8), owner.Password)).Is(HttpStatusCode.OK);
+        (await Login("someone-else@example.com", Address(9))).IsError(401, "credentials", "invalid");  // takes the owner's success back
+        Assert.Equal(0, await CountAsync("SELECT failures FROM sign_in_limits WHERE key = 'account:' || lower(@email)", new { owner.Email }));
+    }
+
+    [SkippableFact]
+    public async Task After_a_hundred_failures_in_a_row_an_account_waits_a_day()
+    {
+        Skip.IfNot(TrustsFly, "needs client addresses from Fly-Client-IP");
+        var owner = await Register("owner");
+        await CountAsync("INSERT INTO sign_in_limits (key, window_start, failures) VALUES ('account:' || lower(@email), now(), 99)", new { owner.Email });
+
+        (await Login(owner.Email, "198.51.100.1")).IsError(401, "credentials", "invalid");  // the hundredth
+        var refused = await Login(owner.Email, "198.51.100.2", owner.Password);
+        Assert.Equal(429, (int)refused.Status);
+        Assert.InRange(int.Parse(refused.Headers.GetValues("Retry-After").Single()), 86_000, 86_400);
     }
 }
 

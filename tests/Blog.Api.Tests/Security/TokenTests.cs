@@ -88,6 +88,55 @@ public abstract class TokenTests(ApiFixture api) : ApiTests(api)
         (await Post($"/api/profiles/{other.Username}/follow", null, gone.Token)).IsError(401, "token", "is invalid");
         Assert.Equal(1, await CountAsync("SELECT count(*) FROM articles"));
     }
+
+    [Theory]
+    [InlineData("password")]
+    [InlineData("email")]
+    public async Task A_new_password_or_email_revokes_the_earlier_tokens_on_every_write_and_on_the_user(string change)
+    {
+        var user = await Register();
+        var other = await Register("other");
+        var slug = (await CreateArticle(other, "Theirs")).GetProperty("slug").GetString();
+        var mine = (await CreateArticle(user, "Mine")).GetProperty("slug").GetString();
+        var old = user.Token;
+        var blogId = await CountAsync("SELECT count(*) FROM articles");  // the scene is set before the change
+
+        object body = change == "password" ? new { user = new { password = "a completely new password" } } : new { user = new { email = "moved-" + user.Email } };
+        var changed = await Put("/api/user", body, old);
+        changed.Is(HttpStatusCode.OK).TookRoundTrips(1);
+        var fresh = changed["user"].GetProperty("token").GetString()!;
+        Assert.NotEqual(old, fresh);
+
+        (await Get("/api/user", old)).IsError(401, "token", "is invalid").TookRoundTrips(1);
+        (await Put("/api/user", new { user = new { bio = "x" } }, old)).IsError(401, "token", "is invalid");
+        (await Post("/api/articles", new { article = new { title = "t", description = "d", body = "b" } }, old)).IsError(401, "token", "is invalid").TookRoundTrips(1);
+        (await Put($"/api/articles/{mine}", new { article = new { title = "Stolen" } }, old)).IsError(401, "token", "is invalid");
+        (await Delete($"/api/articles/{mine}", old)).IsError(401, "token", "is invalid");
+        (await Delete("/api/articles/no-such-article", old)).IsError(401, "token", "is invalid");  // before anything else
+        (await Post($"/api/articles/{slug}/favorite", null, old)).IsError(401, "token", "is invalid");
+        (await Delete($"/api/articles/{slug}/favorite", old)).IsError(401, "token", "is invalid");
+        (await Post($"/api/articles/{slug}/comments", new { comment = new { body = "c" } }, old)).IsError(401, "token", "is invalid");
+        (await Delete($"/api/articles/{slug}/comments/1", old)).IsError(401, "token", "is invalid");
+        (await Post($"/api/profiles/{other.Username}/follow", null, old)).IsError(401, "token", "is invalid");
+        (await Delete($"/api/profiles/{other.Username}/follow", old)).IsError(401, "token", "is invalid");
+        (await Send(HttpMethod.Post, "/api/v1/blog", new { title = "t", content = "c" }, old, scheme: "")).IsError(401, "token", "is invalid");
+        Assert.Equal(blogId, await CountAsync("SELECT count(*) FROM articles"));
+        Assert.Equal(0, await CountAsync("SELECT count(*) FROM favorites"));
+        Assert.Equal(0, await CountAsync("SELECT count(*) FROM comments"));
+        Assert.Equal(0, await CountAsync("SELECT count(*) FROM follows"));
+
+        (await Get("/api/user", fresh)).Is(HttpStatusCode.OK);
+        (await Post($"/api/articles/{slug}/favorite", null, fresh)).Is(HttpStatusCode.OK).TookRoundTrips(1);
+    }
+
+    [Fact]
+    public async Task Other_changes_keep_the_tokens_working()
+    {
+        var user = await Register();
+        (await Put("/api/user", new { user = new { bio = "new bio", username = user.Username + "2", email = user.Email.ToUpperInvariant() } }, user.Token)).Is(HttpStatusCode.OK);
+        (await Get("/api/user", user.Token)).Is(HttpStatusCode.OK);
+        await CreateArticle(user, "Still signed in");
+    }
 }
 
 public sealed class TokensInProcess(InProcessApi api) : TokenTests(api), IClassFixture<InProcessApi>;

@@ -223,11 +223,13 @@ public abstract class UsersTests(ApiFixture api) : ApiTests(api)
         var user = await Register();
         var username = user.Username + "x";
 
-        (await Put("/api/user", new { user = new { username, email = "new-" + user.Email, password = "a brand new password" } }, user.Token)).Is(HttpStatusCode.OK);
+        var changed = await Put("/api/user", new { user = new { username, email = "new-" + user.Email, password = "a brand new password" } }, user.Token);
+        changed.Is(HttpStatusCode.OK);
 
         (await Post("/api/users/login", new { user = new { email = "new-" + user.Email, password = "a brand new password" } })).Is(HttpStatusCode.OK);
         (await Post("/api/users/login", new { user = new { email = "new-" + user.Email, password = user.Password } })).IsError(401, "credentials", "invalid");
-        Assert.Equal(username, (await Get("/api/user", user.Token))["user"].GetProperty("username").GetString());
+        var fresh = changed["user"].GetProperty("token").GetString();
+        Assert.Equal(username, (await Get("/api/user", fresh))["user"].GetProperty("username").GetString());
     }
 
     [Fact]
@@ -298,6 +300,46 @@ public abstract class UsersTests(ApiFixture api) : ApiTests(api)
     {
         await using var connection = await Api.Db.OpenConnectionAsync();
         Assert.Equal(0, await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM users WHERE lower(username) = lower(@username)", new { username }));
+    }
+
+    [Fact]
+    public async Task Usernames_are_stored_in_NFKC_form_and_unique_in_it()
+    {
+        var fullwidth = await Post("/api/users", new { user = new { username = "ａｌｉｃｅ", email = "alice@example.com", password = "long enough password" } });
+        fullwidth.Is(HttpStatusCode.Created).TookRoundTrips(1);
+        Assert.Equal("alice", fullwidth["user"].GetProperty("username").GetString());
+
+        (await Post("/api/users", new { user = new { username = "Alice", email = "other@example.com", password = "long enough password" } }))
+            .IsError(409, "username", "has already been taken");
+        Assert.Equal("alice", (await Get("/api/profiles/%EF%BD%81%EF%BD%8C%EF%BD%89%EF%BD%83%EF%BD%85"))["profile"].GetProperty("username").GetString());
+    }
+
+    [Theory]
+    [InlineData("\u0430lice")]        // a Cyrillic а among Latin letters
+    [InlineData("p\u0430ypal")]
+    [InlineData("\u03B1lpha")]        // a Greek α
+    [InlineData("ab\u202Ecd")]        // a right-to-left override
+    [InlineData("ab\u200Bcd")]        // a zero-width space
+    public async Task A_username_that_could_pass_for_another_is_422(string escaped)
+    {
+        var username = System.Text.RegularExpressions.Regex.Unescape(escaped);
+        (await Post("/api/users", new { user = new { username, email = "x@example.com", password = "long enough password" } }))
+            .IsError(422, "username", "is invalid").TookRoundTrips(0);
+        var user = await Register();
+        (await Put("/api/user", new { user = new { username } }, user.Token)).IsError(422, "username", "is invalid");
+    }
+
+    [Theory]
+    [InlineData("日本語ユーザー")]      // Han and Katakana, one Japanese name
+    [InlineData("한국어")]
+    [InlineData("ελληνικά")]
+    [InlineData("taro山田")]           // Latin with Han
+    [InlineData("Ωμέγα2")]
+    public async Task A_username_in_one_script_is_welcome(string username)
+    {
+        var reply = await Post("/api/users", new { user = new { username, email = "x@example.com", password = "long enough password" } });
+        reply.Is(HttpStatusCode.Created);
+        Assert.Equal(username.Normalize(System.Text.NormalizationForm.FormKC), reply["user"].GetProperty("username").GetString());
     }
 }
 

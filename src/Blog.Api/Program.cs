@@ -1,5 +1,6 @@
 using Blog.Api.Articles;
 using Blog.Api.Auth;
+using Blog.Api.Caching;
 using Blog.Api.Comments;
 using Blog.Api.Compat;
 using Blog.Api.Data;
@@ -51,7 +52,7 @@ app.UseAuthentication();
 app.RejectInvalidTokens();
 app.UseAuthorization();
 app.UseRateLimiter();
-app.UseEdgeCache(settings);
+app.UseEdgeCache();
 
 app.MapHealth();
 app.MapApiDocument();
@@ -60,7 +61,7 @@ app.MapScalarApiReference("/docs", docs => docs
     .AddPreferredSecuritySchemes(OpenApi.TokenScheme)
     // Everything from the binary itself: no web fonts, AI agent or telemetry from other hosts.
     .DisableDefaultFonts().DisableAgent().DisableTelemetry().DisableMcp().HideDeveloperTools());
-var api = Db.RetriedUnprepared(app.MapGroup(""));
+var api = Db.Retried(app.MapGroup(""));
 api.MapUsers();
 api.MapProfiles();
 api.MapArticles();

@@ -1,8 +1,8 @@
 using System.Security.Claims;
 using Blog.Api.Auth;
+using Blog.Api.Caching;
 using Blog.Api.Data;
 using Blog.Api.Docs;
-using Blog.Api.Hosting;
 using Blog.Api.Http;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -15,7 +15,7 @@ internal static class ArticleEndpoints
     {
         var articles = app.MapGroup("/api/articles").WithTags("Articles");
 
-        articles.MapGet("", ArticleLists.List).WithName("ListArticles").CachedForAnonymous().DocumentsPaging()
+        articles.MapGet("", ArticleLists.List).WithName("ListArticles").CachedForAnonymous("tag", "author", "favorited", "limit", "offset").DocumentsPaging()
             .WithSummary("Articles, newest first, filtered by tag, author or favoriting user").ProducesErrors(401, 422);
         articles.MapGet("/feed", ArticleLists.Feed).WithName("Feed").DocumentsPaging()
             .WithSummary("Articles by the users the caller follows, newest first").RequireUser().ProducesErrors(422);
@@ -33,7 +33,7 @@ internal static class ArticleEndpoints
             .WithSummary("Unfavorite an article (idempotent)").RequireUser().ProducesErrors(404);
     }
 
-    static async Task<Results<Ok<ArticleResponse>, ApiError>> Get(string slug, ClaimsPrincipal principal, Db db)
+    static async Task<Results<Ok<ArticleResponse>, ApiError>> Get(string slug, ClaimsPrincipal principal, Db db, HttpContext http)
     {
         if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
         await using var connection = db.Read();
@@ -42,10 +42,12 @@ internal static class ArticleEndpoints
             FROM articles a JOIN users u ON u.id = a.author_id
             WHERE a.slug = @slug
             """, new { slug, me = principal.OptionalId() });
-        return article is null ? ApiError.NotFound("article") : TypedResults.Ok(new ArticleResponse(article.ToArticle()));
+        if (article is null) return ApiError.NotFound("article");
+        article.ShownIn(http);
+        return TypedResults.Ok(new ArticleResponse(article.ToArticle()));
     }
 
-    static async Task<Results<Created<ArticleResponse>, ApiError>> Create(NewArticleRequest? request, ClaimsPrincipal principal, Db db)
+    static async Task<Results<Created<ArticleResponse>, ApiError>> Create(NewArticleRequest? request, ClaimsPrincipal principal, Db db, EdgeCache cache)
     {
         var input = request?.Article;
         var check = new Validation();
@@ -59,7 +61,7 @@ internal static class ArticleEndpoints
         var article = await connection.QuerySingleAsync<ArticleRow>($"""
             WITH a AS (
                 {ArticleSql.Insert}
-                RETURNING *
+                RETURNING *, publish_article_created(id, author_id, {ArticleSql.Tags}) AS changes
             ), tag AS (
                 {ArticleSql.UpsertTags}
             ), tagged AS (
@@ -70,14 +72,15 @@ internal static class ArticleEndpoints
             )
             SELECT a.slug, a.title, a.description, a.body, {ArticleSql.GivenTagList} AS taglist,
                    a.created_at AS createdat, a.updated_at AS updatedat, false AS favorited, 0::bigint AS favoritescount,
-                   u.username AS authorusername, u.bio AS authorbio, u.image AS authorimage, false AS authorfollowing
+                   u.username AS authorusername, u.bio AS authorbio, u.image AS authorimage, false AS authorfollowing, a.changes
             FROM a JOIN users u ON u.id = a.author_id
             """,
             new { slug = Slugs.BaseFor(input!.Title!), title = input.Title, description = input.Description, body = input.Body, tags = ArticleSql.TagsParameter(tags), me = principal.Id(), tokenVersion = principal.TokenVersion() });
+        cache.Evict(article.Changes);
         return TypedResults.Created($"/api/articles/{article.Slug}", new ArticleResponse(article.ToArticle()));
     }
 
-    static async Task<Results<Ok<ArticleResponse>, ApiError>> Update(string slug, UpdateArticleRequest? request, ClaimsPrincipal principal, Db db)
+    static async Task<Results<Ok<ArticleResponse>, ApiError>> Update(string slug, UpdateArticleRequest? request, ClaimsPrincipal principal, Db db, EdgeCache cache)
     {
         var changes = request?.Article;
         var check = new Validation();
@@ -96,10 +99,10 @@ internal static class ArticleEndpoints
         await using var connection = db.Write();
         var article = await connection.QuerySingleOrDefaultAsync<ArticleRow>($"""
             WITH target AS (
-                SELECT id, author_id FROM articles WHERE slug = @slug
+                SELECT id, author_id, tag_list FROM articles WHERE slug = @slug
             ), a AS (
                 {ArticleSql.Update}
-                RETURNING a.*
+                RETURNING a.*, {ArticleSql.PublishUpdated(ArticleSql.Tags)}
             ), tag AS (
                 {ArticleSql.UpsertTags}
             ), untagged AS (
@@ -113,10 +116,10 @@ internal static class ArticleEndpoints
                 ON CONFLICT (article_id, tag_id) DO UPDATE SET position = EXCLUDED.position
             )
             SELECT {ArticleSql.Columns}, a.body, {ArticleSql.Favorites}, false AS forbidden,
-                   CASE WHEN @tags::text IS NULL THEN NULL ELSE {ArticleSql.GivenTagList} END AS newtaglist
+                   CASE WHEN @tags::text IS NULL THEN NULL ELSE {ArticleSql.GivenTagList} END AS newtaglist, a.changes
             FROM a JOIN users u ON u.id = a.author_id
             UNION ALL
-            SELECT {ArticleSql.Columns}, a.body, {ArticleSql.Favorites}, true, NULL
+            SELECT {ArticleSql.Columns}, a.body, {ArticleSql.Favorites}, true, NULL, NULL
             FROM target JOIN articles a ON a.id = target.id JOIN users u ON u.id = a.author_id
             WHERE target.author_id <> @me
             """,
@@ -133,22 +136,25 @@ internal static class ArticleEndpoints
             });
         if (article is null) return ApiError.NotFound("article");
         if (article.Forbidden) return ApiError.Forbidden("article");
+        cache.Evict(article.Changes);
         return TypedResults.Ok(new ArticleResponse(article.ToArticle() with { TagList = article.NewTagList ?? article.TagList }));
     }
 
-    static async Task<Results<NoContent, ApiError>> Delete(string slug, ClaimsPrincipal principal, Db db)
+    static async Task<Results<NoContent, ApiError>> Delete(string slug, ClaimsPrincipal principal, Db db, EdgeCache cache)
     {
         if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
         await using var connection = db.Write();
-        var mine = await connection.QuerySingleOrDefaultAsync<bool?>($"""
+        var outcome = await connection.QuerySingleOrDefaultAsync<WriteOutcome>($"""
             WITH target AS (
                 SELECT id, author_id FROM articles WHERE slug = @slug
             ), deleted AS (
                 DELETE FROM articles a USING target WHERE a.id = target.id AND target.author_id = @me AND {CurrentUser.SignedIn}
+                RETURNING publish_article_deleted(a.id, a.author_id, a.tag_list) AS changes
             )
-            SELECT author_id = @me FROM target
+            SELECT author_id = @me AS mine, (SELECT changes FROM deleted) AS changes FROM target
             """, new { slug, me = principal.Id(), tokenVersion = principal.TokenVersion() });
-        return mine switch
+        cache.Evict(outcome?.Changes);
+        return outcome?.Mine switch
         {
             null => ApiError.NotFound("article"),
             false => ApiError.Forbidden("article"),

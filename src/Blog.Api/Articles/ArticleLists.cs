@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Blog.Api.Auth;
+using Blog.Api.Caching;
 using Blog.Api.Data;
 using Blog.Api.Http;
 using Dapper;
@@ -115,7 +116,7 @@ internal static class ArticleLists
     };
 
     public static async Task<Results<Ok<ArticlesResponse>, ApiError>> List(
-        string? tag, string? author, string? favorited, string? limit, string? offset, ClaimsPrincipal principal, Db db)
+        string? tag, string? author, string? favorited, string? limit, string? offset, ClaimsPrincipal principal, Db db, HttpContext http)
     {
         var check = new Validation();
         var page = Paging.From(check, limit, offset);
@@ -139,6 +140,16 @@ internal static class ArticleLists
             (_, _, null) => connection.QueryAsync<ArticleRow>(ListTaggedByAuthor, args),
             _ => connection.QueryAsync<ArticleRow>(ListTaggedByAuthorFavorited, args),
         });
+        // For the edge cache: which writes change this answer (CacheTags).
+        if (tag is not null) EdgeCache.Shows(http, CacheTags.Tagged(tag));
+        if (author is not null) EdgeCache.Shows(http, CacheTags.ByAuthor(author));
+        if (favorited is not null)
+        {
+            EdgeCache.Shows(http, CacheTags.FavoritedBy(favorited));
+            EdgeCache.Shows(http, CacheTags.AnyFavorites);
+        }
+        if ((tag, author, favorited) is (null, null, null)) EdgeCache.Shows(http, CacheTags.AllArticles);
+        foreach (var row in rows) row.ShownIn(http);
         return TypedResults.Ok(ToResponse(rows));
     }
 

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
+using Blog.Api.Caching;
 using Blog.Api.Docs;
 using Blog.Api.Http;
 using Blog.Api.Profiles;
@@ -46,14 +47,29 @@ internal sealed record ArticleChanges(
 /// columns serve only some statements: lists add <see cref="ArticlesCount"/> and
 /// <see cref="OutsidePage"/>; an update the caller may not make returns the article as it
 /// is with <see cref="Forbidden"/> set, and one that replaces the tags answers them in
-/// <see cref="NewTagList"/>.
+/// <see cref="NewTagList"/>. <see cref="Id"/> and <see cref="AuthorId"/> name it to the edge
+/// cache, and a write answers in <see cref="Changes"/> what it published (migration 0007).
 /// </summary>
 internal sealed record ArticleRow(
     string Slug, string Title, string Description, string? Body, string[] TagList,
     DateTime CreatedAt, DateTime UpdatedAt, bool Favorited, long FavoritesCount,
     string AuthorUsername, string? AuthorBio, string? AuthorImage, bool AuthorFollowing,
-    long ArticlesCount, bool OutsidePage, bool Forbidden, string[]? NewTagList)
+    long ArticlesCount, bool OutsidePage, bool Forbidden, string[]? NewTagList,
+    long Id, long AuthorId, string? Changes)
 {
     public Article ToArticle() => new(Slug, Title, Description, Body, TagList, CreatedAt, UpdatedAt, Favorited, FavoritesCount,
         new Profile(AuthorUsername, AuthorBio, AuthorImage, AuthorFollowing));
+
+    /// <summary>Tags the cacheable answer of <paramref name="http"/> with this article and its author.</summary>
+    public void ShownIn(HttpContext http)
+    {
+        EdgeCache.Shows(http, CacheTags.Article(Id));
+        EdgeCache.Shows(http, CacheTags.Author(AuthorId));
+    }
 }
+
+/// <summary>
+/// What a write of one article (or blog) answers: whether <c>@me</c> may make it (no row: no
+/// such article), and what it published for the edge cache (null: it changed nothing).
+/// </summary>
+internal sealed record WriteOutcome(bool Mine, string? Changes);

@@ -27,7 +27,7 @@ internal static class ArticleSql
     /// to them.
     /// </summary>
     public const string Columns = """
-        a.slug, a.title, a.description, a.tag_list AS taglist,
+        a.id, u.id AS authorid, a.slug, a.title, a.description, a.tag_list AS taglist,
         a.created_at AS createdat, a.updated_at AS updatedat,
         u.username AS authorusername, u.bio AS authorbio, u.image AS authorimage,
         EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = @me AND fo.followee_id = u.id) AS authorfollowing
@@ -55,7 +55,8 @@ internal static class ArticleSql
     /// Updates the article in CTE <c>target</c> (its id and author_id) when <c>@me</c> wrote it, and
     /// is still signed in with <c>@tokenVersion</c> (CurrentUser.SignedIn):
     /// each of <c>@title</c>, <c>@description</c>, <c>@body</c> that is not null. A new title
-    /// gives a new slug (<c>@newSlug</c> plus the id). Callers add RETURNING.
+    /// gives a new slug (<c>@newSlug</c> plus the id). Callers add RETURNING, with
+    /// <see cref="PublishUpdated"/>; <c>target</c> has the tags before (tag_list).
     /// </summary>
     public const string Update = $"""
         UPDATE articles a SET
@@ -67,6 +68,12 @@ internal static class ArticleSql
         FROM target
         WHERE a.id = target.id AND target.author_id = @me AND {CurrentUser.SignedIn}
         """;
+
+    /// <summary>
+    /// The changes of <see cref="Update"/> for the edge cache (migration 0007), given the
+    /// new tags (<paramref name="newTags"/>, SQL; NULL when they stay): a RETURNING column.
+    /// </summary>
+    public static string PublishUpdated(string newTags) => $"publish_article_updated(a.id, target.tag_list, {newTags}) AS changes";
 
     /// <summary>
     /// Upserts the tags in <c>@tags</c> for the article written by CTE <c>a</c> (none when it

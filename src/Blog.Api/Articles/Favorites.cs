@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Blog.Api.Auth;
+using Blog.Api.Caching;
 using Blog.Api.Data;
 using Blog.Api.Http;
 using Dapper;
@@ -13,7 +14,7 @@ namespace Blog.Api.Articles;
 /// </summary>
 internal static class Favorites
 {
-    public static async Task<Results<Ok<ArticleResponse>, ApiError>> Favorite(string slug, ClaimsPrincipal principal, Db db)
+    public static async Task<Results<Ok<ArticleResponse>, ApiError>> Favorite(string slug, ClaimsPrincipal principal, Db db, EdgeCache cache)
     {
         if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
         await using var connection = db.Write();
@@ -23,16 +24,19 @@ internal static class Favorites
             ), added AS (
                 INSERT INTO favorites (user_id, article_id) SELECT @me, id FROM a WHERE {CurrentUser.SignedIn}
                 ON CONFLICT DO NOTHING
-                RETURNING article_id
+                RETURNING publish_favorite(article_id, user_id) AS changes
             )
             SELECT {ArticleSql.Columns}, a.body, true AS favorited,
-                   (SELECT count(*) FROM favorites f WHERE f.article_id = a.id) + (SELECT count(*) FROM added) AS favoritescount
+                   (SELECT count(*) FROM favorites f WHERE f.article_id = a.id) + (SELECT count(*) FROM added) AS favoritescount,
+                   (SELECT changes FROM added) AS changes
             FROM a JOIN users u ON u.id = a.author_id
             """, new { slug, me = principal.Id(), tokenVersion = principal.TokenVersion() });
-        return article is null ? ApiError.NotFound("article") : TypedResults.Ok(new ArticleResponse(article.ToArticle()));
+        if (article is null) return ApiError.NotFound("article");
+        cache.Evict(article.Changes);
+        return TypedResults.Ok(new ArticleResponse(article.ToArticle()));
     }
 
-    public static async Task<Results<Ok<ArticleResponse>, ApiError>> Unfavorite(string slug, ClaimsPrincipal principal, Db db)
+    public static async Task<Results<Ok<ArticleResponse>, ApiError>> Unfavorite(string slug, ClaimsPrincipal principal, Db db, EdgeCache cache)
     {
         if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
         await using var connection = db.Write();
@@ -41,12 +45,15 @@ internal static class Favorites
                 SELECT * FROM articles WHERE slug = @slug
             ), removed AS (
                 DELETE FROM favorites f USING a WHERE f.article_id = a.id AND f.user_id = @me AND {CurrentUser.SignedIn}
-                RETURNING f.article_id
+                RETURNING publish_favorite(f.article_id, f.user_id) AS changes
             )
             SELECT {ArticleSql.Columns}, a.body, false AS favorited,
-                   (SELECT count(*) FROM favorites f WHERE f.article_id = a.id) - (SELECT count(*) FROM removed) AS favoritescount
+                   (SELECT count(*) FROM favorites f WHERE f.article_id = a.id) - (SELECT count(*) FROM removed) AS favoritescount,
+                   (SELECT changes FROM removed) AS changes
             FROM a JOIN users u ON u.id = a.author_id
             """, new { slug, me = principal.Id(), tokenVersion = principal.TokenVersion() });
-        return article is null ? ApiError.NotFound("article") : TypedResults.Ok(new ArticleResponse(article.ToArticle()));
+        if (article is null) return ApiError.NotFound("article");
+        cache.Evict(article.Changes);
+        return TypedResults.Ok(new ArticleResponse(article.ToArticle()));
     }
 }

@@ -2,7 +2,7 @@ using System.Security.Claims;
 using Blog.Api.Auth;
 using Blog.Api.Data;
 using Blog.Api.Docs;
-using Blog.Api.Hosting;
+using Blog.Api.Caching;
 using Blog.Api.Http;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -32,11 +32,13 @@ internal static class CommentEndpoints
         // are written as they are read (Streaming): front ends read all of them, however many.
         var rows = await Streaming.StartAsync(http, connection, connection.QueryUnbufferedAsync<CommentRow>("""
             SELECT 0::bigint AS id, a.created_at AS createdat, a.updated_at AS updatedat, '' AS body,
-                   '' AS authorusername, NULL AS authorbio, NULL AS authorimage, false AS authorfollowing
+                   '' AS authorusername, NULL AS authorbio, NULL AS authorimage, false AS authorfollowing,
+                   a.id AS articleid, 0::bigint AS authorid
             FROM articles a WHERE a.slug = @slug
             UNION ALL
             SELECT c.id, c.created_at, c.updated_at, c.body, u.username, u.bio, u.image,
-                   EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = @me AND fo.followee_id = u.id)
+                   EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = @me AND fo.followee_id = u.id),
+                   a.id, u.id
             FROM articles a
             JOIN comments c ON c.article_id = a.id
             JOIN users u ON u.id = c.author_id
@@ -44,10 +46,15 @@ internal static class CommentEndpoints
             ORDER BY id
             """, new { slug, me = principal.OptionalId() }));
         if (rows is null) return ApiError.NotFound("article");
-        return TypedResults.Ok(new CommentsResponse(rows.Where(row => row.Id != 0).Select(row => row.ToComment())));
+        // For the edge cache, as they stream: the article's comments, and each comment's author.
+        return TypedResults.Ok(new CommentsResponse(rows.Select(row =>
+        {
+            EdgeCache.Shows(http, row.Id == 0 ? CacheTags.Comments(row.ArticleId) : CacheTags.Author(row.AuthorId));
+            return row;
+        }).Where(row => row.Id != 0).Select(row => row.ToComment())));
     }
 
-    static async Task<Results<Created<CommentResponse>, ApiError>> Add(string slug, NewCommentRequest? request, ClaimsPrincipal principal, Db db)
+    static async Task<Results<Created<CommentResponse>, ApiError>> Add(string slug, NewCommentRequest? request, ClaimsPrincipal principal, Db db, EdgeCache cache)
     {
         var check = new Validation();
         check.Required("body", request?.Comment?.Body, Limits.Comment);
@@ -59,17 +66,18 @@ internal static class CommentEndpoints
             WITH c AS (
                 INSERT INTO comments (article_id, author_id, body)
                 SELECT id, @me, @body FROM articles WHERE slug = @slug AND {CurrentUser.SignedIn}
-                RETURNING *
+                RETURNING *, publish_comments(article_id) AS changes
             )
             SELECT c.id, c.created_at AS createdat, c.updated_at AS updatedat, c.body,
-                   u.username AS authorusername, u.bio AS authorbio, u.image AS authorimage, false AS authorfollowing
+                   u.username AS authorusername, u.bio AS authorbio, u.image AS authorimage, false AS authorfollowing, c.changes
             FROM c JOIN users u ON u.id = c.author_id
             """, new { slug, body = request!.Comment!.Body, me = principal.Id(), tokenVersion = principal.TokenVersion() });
         if (comment is null) return ApiError.NotFound("article");
+        cache.Evict(comment.Changes);
         return TypedResults.Created($"/api/articles/{slug}/comments/{comment.Id}", new CommentResponse(comment.ToComment()));
     }
 
-    static async Task<Results<NoContent, ApiError>> Delete(string slug, string id, ClaimsPrincipal principal, Db db)
+    static async Task<Results<NoContent, ApiError>> Delete(string slug, string id, ClaimsPrincipal principal, Db db, EdgeCache cache)
     {
         if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
         // An id that is not a number names no comment.
@@ -82,10 +90,12 @@ internal static class CommentEndpoints
                 WHERE a.slug = @slug AND c.id = @commentId
             ), deleted AS (
                 DELETE FROM comments c USING target WHERE c.id = target.id AND target.author_id = @me AND {CurrentUser.SignedIn}
+                RETURNING publish_comments(c.article_id) AS changes
             )
             SELECT EXISTS (SELECT 1 FROM articles WHERE slug = @slug) AS articleexists,
-                   (SELECT author_id = @me FROM target) AS mine
+                   (SELECT author_id = @me FROM target) AS mine, (SELECT changes FROM deleted) AS changes
             """, new { slug, commentId, me = principal.Id(), tokenVersion = principal.TokenVersion() });
+        cache.Evict(outcome.Changes);
         return outcome switch
         {
             { ArticleExists: false } => ApiError.NotFound("article"),

@@ -11,10 +11,12 @@ internal sealed record Comment(long Id, DateTime CreatedAt, DateTime UpdatedAt, 
 internal sealed record NewCommentRequest([property: Required] NewComment? Comment);
 internal sealed record NewComment([property: Required, StringLength(Limits.Comment)] string? Body);
 
+/// <summary>A comment as statements return it; the ids name it to the edge cache, and a write answers what it published.</summary>
 internal sealed record CommentRow(long Id, DateTime CreatedAt, DateTime UpdatedAt, string Body,
-    string AuthorUsername, string? AuthorBio, string? AuthorImage, bool AuthorFollowing)
+    string AuthorUsername, string? AuthorBio, string? AuthorImage, bool AuthorFollowing,
+    long ArticleId, long AuthorId, string? Changes)
 {
     public Comment ToComment() => new(Id, CreatedAt, UpdatedAt, Body, new Profile(AuthorUsername, AuthorBio, AuthorImage, AuthorFollowing));
 }
 
-internal sealed record DeleteOutcome(bool ArticleExists, bool? Mine);
+internal sealed record DeleteOutcome(bool ArticleExists, bool? Mine, string? Changes);

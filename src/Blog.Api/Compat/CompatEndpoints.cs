@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text;
 using Blog.Api.Articles;
 using Blog.Api.Auth;
+using Blog.Api.Caching;
 using Blog.Api.Data;
 using Blog.Api.Docs;
 using Blog.Api.Http;
@@ -59,7 +60,7 @@ internal static class CompatEndpoints
                     SELECT CASE WHEN @suffixed OR EXISTS (SELECT 1 FROM users WHERE lower(username) = lower(normalize(@username, NFKC)))
                                 THEN normalize(@username, NFKC) || '-' || @suffix ELSE normalize(@username, NFKC) END,
                            @email, @hash, @name
-                    WHERE (SELECT allowed FROM network)
+                    WHERE (SELECT allowed FROM network) AND written()
                     ON CONFLICT DO NOTHING
                     RETURNING id, username, email, bio, image, token_version
                 )
@@ -85,7 +86,7 @@ internal static class CompatEndpoints
         return error ?? (Results<Ok<JwtResponse>, ApiError>)TypedResults.Ok(new JwtResponse(tokens.Issue(user!.Id!.Value, user.TokenVersion!.Value)));
     }
 
-    static async Task<Results<Ok<BlogIdResponse>, ApiError>> Create(CreateBlogRequest? request, ClaimsPrincipal principal, Db db)
+    static async Task<Results<Ok<BlogIdResponse>, ApiError>> Create(CreateBlogRequest? request, ClaimsPrincipal principal, Db db, EdgeCache cache)
     {
         var check = new Validation();
         check.Required("title", request?.Title, Limits.Title);
@@ -93,15 +94,16 @@ internal static class CompatEndpoints
         if (check.Failed) return check.Error;
 
         await using var connection = db.Write();
-        var id = await connection.QuerySingleAsync<Guid>($"""
+        var created = await connection.QuerySingleAsync<BlogWritten>($"""
             {ArticleSql.Insert}
-            RETURNING public_id
+            RETURNING public_id AS id, publish_article_created(id, author_id, NULL) AS changes
             """,
             new { slug = Slugs.BaseFor(request!.Title!), title = request.Title, description = DescriptionOf(request.Content!), body = request.Content, me = principal.Id(), tokenVersion = principal.TokenVersion() });
-        return TypedResults.Ok(new BlogIdResponse(id));
+        cache.Evict(created.Changes);
+        return TypedResults.Ok(new BlogIdResponse(created.Id));
     }
 
-    static async Task<Results<Ok<BlogIdResponse>, ApiError>> Update(UpdateBlogRequest? request, ClaimsPrincipal principal, Db db)
+    static async Task<Results<Ok<BlogIdResponse>, ApiError>> Update(UpdateBlogRequest? request, ClaimsPrincipal principal, Db db, EdgeCache cache)
     {
         var check = new Validation();
         Guid id = default;
@@ -112,13 +114,14 @@ internal static class CompatEndpoints
         if (check.Failed) return check.Error;
 
         await using var connection = db.Write();
-        var mine = await connection.QuerySingleOrDefaultAsync<bool?>($"""
+        var outcome = await connection.QuerySingleOrDefaultAsync<WriteOutcome>($"""
             WITH target AS (
-                SELECT id, author_id FROM articles WHERE public_id = @id
+                SELECT id, author_id, tag_list FROM articles WHERE public_id = @id
             ), updated AS (
                 {ArticleSql.Update}
+                RETURNING {ArticleSql.PublishUpdated("NULL")}
             )
-            SELECT author_id = @me FROM target
+            SELECT author_id = @me AS mine, (SELECT changes FROM updated) AS changes FROM target
             """,
             new
             {
@@ -130,7 +133,8 @@ internal static class CompatEndpoints
                 body = request.Content.Value,
                 description = request.Content.Value is { } content ? DescriptionOf(content) : null,
             });
-        return mine switch
+        cache.Evict(outcome?.Changes);
+        return outcome?.Mine switch
         {
             null => ApiError.NotFound("blog"),
             false => ApiError.Forbidden("blog"),

@@ -24,6 +24,7 @@ internal sealed record UpdateBlogRequest(
 }
 
 internal sealed record BlogIdResponse(Guid Id);
+internal sealed record BlogWritten(Guid Id, string? Changes);
 internal sealed record BlogResponse(BlogPost Blog);
 internal sealed record BlogsResponse(IAsyncEnumerable<BlogPost> Blogs);
 internal sealed record BlogPost(Guid Id, string Title, string Content, BlogAuthor Author);

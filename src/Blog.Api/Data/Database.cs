@@ -22,8 +22,10 @@ internal static class Database
     /// seconds per statement, 0 for none). With <paramref name="prepare"/>, a statement is
     /// prepared on its second use on a connection (Db says why and when not). Without
     /// <paramref name="traced"/>, its statements make no activities (the service's own probes).
+    /// <paramref name="adjust"/> changes the settings last (the cache's listener).
     /// </summary>
-    public static NpgsqlDataSource CreateDataSource(string databaseUrl, int commandTimeout = CommandTimeout, bool prepare = false, bool traced = true)
+    public static NpgsqlDataSource CreateDataSource(
+        string databaseUrl, int commandTimeout = CommandTimeout, bool prepare = false, bool traced = true, Action<NpgsqlConnectionStringBuilder>? adjust = null)
     {
         var settings = new NpgsqlConnectionStringBuilder(DatabaseUrl.ToConnectionString(databaseUrl))
         {
@@ -44,6 +46,7 @@ internal static class Database
         if (!settings.ShouldSerialize("Timeout")) settings.Timeout = 3;
         if (!settings.ShouldSerialize("Command Timeout")) settings.CommandTimeout = commandTimeout;
         if (!settings.ShouldSerialize("Cancellation Timeout")) settings.CancellationTimeout = -1;
+        adjust?.Invoke(settings);
         // The slim builder with only what the statements use: built-in scalar types, text[]
         // (tag lists) and TLS (Neon requires it). Npgsql's other mappings (ranges, JSON, geometry,
         // network, full-text search, …) stay out of the binary: 2 MB less code and memory.

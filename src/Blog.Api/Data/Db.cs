@@ -17,8 +17,11 @@ namespace Blog.Api.Data;
 /// starts unprepared and finds out first (<see cref="ProbeAsync"/>, in the background, half a
 /// second after the first request), and prepares only when it is safe. Should the pooler later refuse a
 /// prepared statement ("does not exist", "already exists"; nothing ran), the process goes
-/// back to unprepared statements, once, and the request runs again (<see cref="RetriedUnprepared"/>).
+/// back to unprepared statements, once, and the request runs again (<see cref="Retried"/>).
 /// PREPARED_STATEMENTS=off never prepares; =on prepares without probing.
+///
+/// With a read replica (<see cref="Replica"/>), reads go to it while it serves, and a write's
+/// answer waits until the replica has it (<see cref="Retried"/>).
 /// </summary>
 internal sealed class Db
 {
@@ -33,10 +36,13 @@ internal sealed class Db
     int probing;  // 1 while a probe runs
     long nextProbe = 0;  // Environment.TickCount64 after which an unfinished probe may run again; long.MaxValue once done
 
+    static readonly object WrittenKey = new(), ReplicaReadKey = new(), AfterReplayKey = new();
+
     public Db(Settings settings, ILogger<Db> log)
     {
         this.settings = settings;
         this.log = log;
+        if (settings.ReplicaUrl is { } replica) Replica = new Replica(replica, settings, log);
         prepared = settings.PreparedStatements == PreparedStatements.On;
         current = Database.CreateDataSource(settings.DatabaseUrl, prepare: prepared);
         if (settings.PreparedStatements != PreparedStatements.Auto) nextProbe = long.MaxValue;
@@ -48,11 +54,44 @@ internal sealed class Db
     /// <summary>The pooled data source in use (health checks).</summary>
     public NpgsqlDataSource Source => current;
 
-    /// <summary>A connection for a statement that only reads.</summary>
-    public NpgsqlConnection Read() => Connection();
+    /// <summary>The read replica of this region, if one is configured.</summary>
+    public Replica? Replica { get; }
 
-    /// <summary>A connection for a statement that writes.</summary>
-    public NpgsqlConnection Write() => Connection();
+    /// <summary>A connection for a statement that only reads: the replica's while it serves.</summary>
+    public NpgsqlConnection Read()
+    {
+        if (Replica?.ForRead() is not { } replica) return Connection();
+        if (StatementDeadline.Requests.HttpContext is { } http) http.Items[ReplicaReadKey] = true;
+        return replica;
+    }
+
+    /// <summary>
+    /// A connection for a statement that writes, on the primary. With a replica, it hears the
+    /// notice in which the statement names its transaction (migration 0008), for the answer to
+    /// wait for (<see cref="Retried"/>).
+    /// </summary>
+    public NpgsqlConnection Write()
+    {
+        var connection = Connection();
+        if (Replica is not null && StatementDeadline.Requests.HttpContext is { } http)
+        {
+            connection.Notice += (_, e) =>
+            {
+                if (e.Notice.MessageText.StartsWith("written ", StringComparison.Ordinal) && long.TryParse(e.Notice.MessageText.AsSpan(8), out var xid))
+                {
+                    http.Items[WrittenKey] = xid;
+                }
+            };
+        }
+        return connection;
+    }
+
+    /// <summary>Runs <paramref name="action"/> once the replica has this request's write (at once without a replica).</summary>
+    public static void OnceReplayed(HttpContext http, Action action)
+    {
+        if (http.Items.TryGetValue(AfterReplayKey, out var actions)) ((List<Action>)actions!).Add(action);
+        else http.Items[AfterReplayKey] = new List<Action> { action };
+    }
 
     NpgsqlConnection Connection()
     {
@@ -72,40 +111,60 @@ internal sealed class Db
         {
             // After the request that asked: the first answer after a cold start waits for nothing.
             await Task.Delay(ProbeDelay);
+            if (await KeepsPreparedStatementsAsync(settings.DatabaseUrl) is not { } keeps)
+            {
+                Interlocked.Exchange(ref nextProbe, Environment.TickCount64 + (long)ProbeAgainAfter.TotalMilliseconds);  // the database is away; ask again later
+                return;
+            }
+            if (keeps)
+            {
+                current = Database.CreateDataSource(settings.DatabaseUrl, prepare: true);
+                prepared = true;
+                log.LogInformation("Statements are prepared: the connection goes straight to PostgreSQL, or through a pooler that keeps prepared statements.");
+            }
+            else
+            {
+                log.LogWarning("Statements are sent unprepared: the connection goes through a pooler that does not keep prepared statements " +
+                    "(PgBouncer before 1.21, or max_prepared_statements = 0). PgBouncer 1.21 or later with max_prepared_statements > 0 keeps them, as Neon's pooler does.");
+            }
+            Interlocked.Exchange(ref nextProbe, long.MaxValue);
+        }
+        finally
+        {
+            Interlocked.Exchange(ref probing, 0);
+        }
+    }
+
+    /// <summary>
+    /// Whether statements may be prepared on <paramref name="url"/>, on a connection of its own:
+    /// a direct connection reports the server process's own id at start-up (PgBouncer makes one
+    /// up); a pooler that keeps prepared statements renames them on the server (PGBOUNCER_n),
+    /// where one that passes them through leaves Npgsql's own name. Null: the database is away.
+    /// </summary>
+    internal static async Task<bool?> KeepsPreparedStatementsAsync(string url)
+    {
+        try
+        {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await using var probe = Database.CreateDataSource(settings.DatabaseUrl, traced: false);
+            await using var probe = Database.CreateDataSource(url, traced: false);
             await using var connection = await probe.OpenConnectionAsync(timeout.Token);
             await using var transaction = await connection.BeginTransactionAsync(timeout.Token);
             await using var command = new NpgsqlCommand(
                 "SELECT pg_backend_pid(), coalesce((SELECT string_agg(name, ',') FROM pg_prepared_statements WHERE NOT from_sql), '')", connection, transaction);
             await command.PrepareAsync(timeout.Token);
+            bool keeps;
             await using (var reader = await command.ExecuteReaderAsync(timeout.Token))
             {
                 await reader.ReadAsync(timeout.Token);
-                var (direct, kept) = (reader.GetInt32(0) == connection.ProcessID, reader.GetString(1).Contains("PGBOUNCER_", StringComparison.Ordinal));
-                if (direct || kept)
-                {
-                    current = Database.CreateDataSource(settings.DatabaseUrl, prepare: true);
-                    prepared = true;
-                    log.LogInformation("Statements are prepared: {Path}.", direct ? "the connection goes straight to PostgreSQL" : "the pooler keeps prepared statements");
-                }
-                else
-                {
-                    log.LogWarning("Statements are sent unprepared: the connection goes through a pooler that does not keep prepared statements " +
-                        "(PgBouncer before 1.21, or max_prepared_statements = 0). PgBouncer 1.21 or later with max_prepared_statements > 0 keeps them, as Neon's pooler does.");
-                }
+                keeps = reader.GetInt32(0) == connection.ProcessID || reader.GetString(1).Contains("PGBOUNCER_", StringComparison.Ordinal);
             }
             await command.UnprepareAsync(timeout.Token);
             await transaction.CommitAsync(timeout.Token);
-            Interlocked.Exchange(ref nextProbe, long.MaxValue);
+            return keeps;
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or OperationCanceledException)
         {
-            Interlocked.Exchange(ref nextProbe, Environment.TickCount64 + (long)ProbeAgainAfter.TotalMilliseconds);  // the database is away; ask again later
-        }
-        finally
-        {
-            Interlocked.Exchange(ref probing, 0);
+            return null;
         }
     }
 
@@ -134,20 +193,53 @@ internal sealed class Db
     }
 
     /// <summary>
-    /// Runs the endpoints of <paramref name="group"/> once more, unprepared, when the pooler
-    /// refused a prepared statement. Nothing ran: the refusal comes before the statement does.
+    /// Runs the endpoints of <paramref name="group"/> once more when the database path failed
+    /// them, not their statement: unprepared, when the pooler refused a prepared statement
+    /// (nothing ran: the refusal comes before the statement does); on the primary, when a read
+    /// on the replica failed. With a replica, a write's answer then waits until the replica has
+    /// it (read-your-writes), and what waited for that runs (<see cref="OnceReplayed"/>).
     /// </summary>
-    public static RouteGroupBuilder RetriedUnprepared(RouteGroupBuilder group) => group.AddEndpointFilter(async (context, next) =>
+    public static RouteGroupBuilder Retried(RouteGroupBuilder group) => group.AddEndpointFilter(async (context, next) =>
     {
+        var http = context.HttpContext;
+        var db = http.RequestServices.GetRequiredService<Db>();
+        object? result;
         try
         {
-            return await next(context);
+            result = await next(context);
         }
-        catch (Exception e) when (context.HttpContext.RequestServices.GetRequiredService<Db>().FallsBackToUnprepared(e))
+        catch (Exception e) when (db.FallsBackToUnprepared(e) || db.FallsBackToPrimary(http, e))
         {
-            return await next(context);
+            result = await next(context);
         }
+        if (db.Replica is { } replica && http.Items.TryGetValue(WrittenKey, out var xid))
+        {
+            await replica.AwaitAsync((long)xid!);
+        }
+        if (http.Items.TryGetValue(AfterReplayKey, out var actions))
+        {
+            foreach (var action in (List<Action>)actions!) action();
+        }
+        return result;
     });
+
+    /// <summary>Whether <paramref name="exception"/> failed a read on the replica, which then stops serving, so the request can run again.</summary>
+    bool FallsBackToPrimary(HttpContext http, Exception exception)
+    {
+        if (Replica is null || !http.Items.Remove(ReplicaReadKey)) return false;
+        // The replica's own trouble: unreachable, starting, shutting down, full, or a query
+        // cancelled by a conflict with recovery. A statement's error would fail on the primary too.
+        var replicaFault = exception switch
+        {
+            PostgresException e => e.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.AdminShutdown or
+                PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.TooManyConnections or PostgresErrorCodes.CrashShutdown,
+            NpgsqlException or TimeoutException => true,
+            _ => false,
+        };
+        if (!replicaFault) return false;
+        Replica.Failed(exception);
+        return true;
+    }
 }
 
 internal enum PreparedStatements { Auto, On, Off }

@@ -25,13 +25,21 @@ internal static class Health
         operations.MapGet("", () => TypedResults.Text("Healthy"))
             .WithName("Health").WithSummary("Liveness: the process is up (never touches the database)").Produces<string>(200, "text/plain");
         operations.MapGet("/ready", Ready)
-            .WithName("Ready").WithSummary("Readiness: the database is reachable and migrated").Produces<string>(200, "text/plain").ProducesErrors(503);
+            .WithName("Ready").WithSummary("Readiness: the database is reachable and migrated (and the read replica's state, when there is one)").Produces<string>(200, "text/plain").ProducesErrors(503);
     }
 
-    static async Task<Results<ContentHttpResult, ApiError>> Ready(HealthCheckService health, CancellationToken ct)
+    static async Task<Results<ContentHttpResult, ApiError>> Ready(HealthCheckService health, Db db, CancellationToken ct)
     {
         var report = await health.CheckHealthAsync(check => check.Tags.Contains("ready"), ct);
-        return report.Status == HealthStatus.Healthy ? TypedResults.Text("Healthy") : ApiError.Unavailable;
+        if (report.Status != HealthStatus.Healthy) return ApiError.Unavailable;
+        // A replica's state is reported, never a reason to take the instance out: the primary serves.
+        return TypedResults.Text(db.Replica switch
+        {
+            null => "Healthy",
+            { State: Replica.Health.Serving } replica => $"Healthy; replica: serving reads, {replica.Lag.TotalSeconds:F3} s behind",
+            { State: Replica.Health.Starting } => "Healthy; replica: not checked yet, reads go to the primary",
+            { State: var state } => $"Healthy; replica: {state.ToString().ToLowerInvariant()}, reads go to the primary",
+        });
     }
 
     sealed class DatabaseReady(Db db) : IHealthCheck

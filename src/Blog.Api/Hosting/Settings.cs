@@ -15,11 +15,16 @@ internal sealed record Settings(
     int Port,
     IReadOnlyList<string>? CorsOrigins,
     int CacheSeconds,
+    int CacheMegabytes,
+    TimeSpan ListenerIdle,
     TimeSpan ShutdownTimeout,
     int SignInsPerMinute,
     bool TrustFlyClientIp,
     bool IdleMemoryTrim,
     PreparedStatements PreparedStatements,
+    string? ReplicaUrl,
+    TimeSpan ReplicaWait,
+    TimeSpan ReplicaMaxLag,
     IReadOnlyList<string> Problems)
 {
     const string DevelopmentDatabase = "postgres://postgres@127.0.0.1:5432/blog";
@@ -56,7 +61,10 @@ internal sealed record Settings(
         else if (Encoding.UTF8.GetByteCount(secret) < Tokens.MinSecretBytes) problems.Add($"JWT_SECRET is too short: it needs at least {Tokens.MinSecretBytes} bytes.");
 
         var port = Number(config, "PORT", 8080, 1, 65535, problems);
-        var cacheSeconds = Number(config, "CACHE_SECONDS", 0, 0, 86_400, problems);
+        // With a direct URL for the cache's listener the cache is coherent, and on by default.
+        var cacheSeconds = Number(config, "CACHE_SECONDS", direct is null ? 0 : 60, 0, 86_400, problems);
+        var cacheMegabytes = Number(config, "CACHE_MAX_MB", 32, 1, 65_536, problems);
+        var listenerIdle = Number(config, "LISTEN_IDLE_SECONDS", 300, 1, 86_400, problems);
         var shutdownSeconds = Number(config, "SHUTDOWN_TIMEOUT_SECONDS", 10, 1, 300, problems);
         var signIns = Number(config, "AUTH_RATE_LIMIT", 20, 1, 1_000_000, problems);
         // Fly's proxy sets Fly-Client-IP to the real client address; anywhere else the header
@@ -76,11 +84,24 @@ internal sealed record Settings(
             return PreparedStatements.Auto;
         }
 
+        // A read replica near this machine: the one named for its Fly region, else the one for all.
+        var region = config["FLY_REGION"] is { Length: > 0 } flyRegion ? flyRegion.ToUpperInvariant() : null;
+        var replicaName = region is not null && config[$"READ_REPLICA_URL_{region}"] is { Length: > 0 } ? $"READ_REPLICA_URL_{region}" : "READ_REPLICA_URL";
+        var replica = config[replicaName] is { Length: > 0 } replicaUrl ? replicaUrl : null;
+        if (replica is not null)
+        {
+            try { Data.DatabaseUrl.ToConnectionString(replica); }
+            catch (Exception e) when (e is FormatException or ArgumentException) { problems.Add($"{replicaName} is invalid: {e.Message}"); }
+        }
+        var replicaWait = Number(config, "REPLICA_WAIT_MS", 1000, 1, 60_000, problems);
+        var replicaMaxLag = Number(config, "REPLICA_MAX_LAG_MS", 2000, 1, 3_600_000, problems);
+
         // Comma-separated origins; unset (or "*") allows any origin, as the seed service did.
         var origins = config["CORS_ORIGINS"]?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (origins is [] or ["*"]) origins = null;
 
-        return new Settings(databaseUrl ?? "", direct, secret ?? "", port, origins, cacheSeconds, TimeSpan.FromSeconds(shutdownSeconds), signIns, trustFly, idleTrim, prepared, problems);
+        return new Settings(databaseUrl ?? "", direct, secret ?? "", port, origins, cacheSeconds, cacheMegabytes, TimeSpan.FromSeconds(listenerIdle), TimeSpan.FromSeconds(shutdownSeconds), signIns, trustFly, idleTrim, prepared,
+            replica, TimeSpan.FromMilliseconds(replicaWait), TimeSpan.FromMilliseconds(replicaMaxLag), problems);
     }
 
     static int Number(IConfiguration config, string name, int fallback, int min, int max, List<string> problems)

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Blog.Api.Auth;
+using Blog.Api.Caching;
 using Blog.Api.Data;
 using Blog.Api.Http;
 using Dapper;
@@ -13,7 +14,7 @@ internal static class ProfileEndpoints
     {
         var profiles = app.MapGroup("/api/profiles/{username}").WithTags("Profiles");
 
-        profiles.MapGet("", Get).WithName("GetProfile")
+        profiles.MapGet("", Get).WithName("GetProfile").CachedForAnonymous()
             .WithSummary("A user's public profile; following is relative to the caller").ProducesErrors(401, 404);
         profiles.MapPost("/follow", Follow).WithName("FollowUser")
             .WithSummary("Follow a user (idempotent)").RequireUser().ProducesErrors(404, 422);
@@ -21,17 +22,19 @@ internal static class ProfileEndpoints
             .WithSummary("Unfollow a user (idempotent)").RequireUser().ProducesErrors(404, 422);
     }
 
-    static async Task<Results<Ok<ProfileResponse>, ApiError>> Get(string username, ClaimsPrincipal principal, Db db)
+    static async Task<Results<Ok<ProfileResponse>, ApiError>> Get(string username, ClaimsPrincipal principal, Db db, HttpContext http)
     {
         if (!Validation.IsStorable(username)) return ApiError.NotFound("profile");
         await using var connection = db.Read();
-        var profile = await connection.QuerySingleOrDefaultAsync<Profile>("""
-            SELECT u.username, u.bio, u.image,
+        var profile = await connection.QuerySingleOrDefaultAsync<ProfileRow>("""
+            SELECT u.id, u.username, u.bio, u.image,
                    EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = @me AND f.followee_id = u.id) AS following
             FROM users u
             WHERE lower(u.username) = lower(normalize(@username, NFKC))
             """, new { username, me = principal.OptionalId() });
-        return profile is null ? ApiError.NotFound("profile") : TypedResults.Ok(new ProfileResponse(profile));
+        if (profile is null) return ApiError.NotFound("profile");
+        EdgeCache.Shows(http, CacheTags.Author(profile.Id));
+        return TypedResults.Ok(new ProfileResponse(new Profile(profile.Username, profile.Bio, profile.Image, profile.Following)));
     }
 
     static async Task<Results<Ok<ProfileResponse>, ApiError>> Follow(string username, ClaimsPrincipal principal, Db db)

@@ -1,5 +1,5 @@
 using Blog.Api.Data;
-using Blog.Api.Hosting;
+using Blog.Api.Caching;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -12,6 +12,7 @@ internal static class TagEndpoints
 
     static async Task<Ok<TagsResponse>> List(Db db, HttpContext http)
     {
+        EdgeCache.Shows(http, CacheTags.TagList);
         var connection = db.Read();
         // uses is kept by triggers (migration 0003). Written as read (Streaming): every tag in use.
         var tags = await Streaming.StartAsync(http, connection, connection.QueryUnbufferedAsync<string>("SELECT name FROM tags WHERE uses > 0 ORDER BY uses DESC, name"));

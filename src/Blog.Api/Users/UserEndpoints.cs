@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Blog.Api.Auth;
+using Blog.Api.Caching;
 using Blog.Api.Data;
 using Blog.Api.Http;
 using Dapper;
@@ -40,7 +41,7 @@ internal static class UserEndpoints
         var row = await connection.QuerySingleAsync<RegisterRow>($"""
             WITH {SignInLimits.Network}, created AS (
                 INSERT INTO users (username, email, password_hash)
-                SELECT normalize(@username, NFKC), @email, @hash WHERE (SELECT allowed FROM network)
+                SELECT normalize(@username, NFKC), @email, @hash WHERE (SELECT allowed FROM network) AND written()
                 ON CONFLICT DO NOTHING
                 RETURNING id, username, email, bio, image, token_version
             )
@@ -73,7 +74,7 @@ internal static class UserEndpoints
     }
 
     static async Task<Results<Ok<UserResponse>, ApiError>> Update(
-        UpdateUserRequest? request, ClaimsPrincipal principal, Db db, Tokens tokens)
+        UpdateUserRequest? request, ClaimsPrincipal principal, Db db, Tokens tokens, EdgeCache cache)
     {
         var changes = request?.User;
         var check = new Validation();
@@ -100,8 +101,9 @@ internal static class UserEndpoints
                 image         = CASE WHEN @setImage THEN @image ELSE image END,
                 token_version = token_version + CASE WHEN @hash IS NOT NULL OR lower(@email) <> lower(email) THEN 1 ELSE 0 END,
                 updated_at    = now()
-            WHERE id = @id AND token_version = @tokenVersion
-            RETURNING id, username, email, bio, image, token_version AS tokenversion
+            WHERE id = @id AND token_version = @tokenVersion AND written()
+            RETURNING id, username, email, bio, image, token_version AS tokenversion,
+                      publish_user(id, (SELECT prior.username FROM users prior WHERE prior.id = @id), username) AS changes
             """,
             new
             {
@@ -116,6 +118,7 @@ internal static class UserEndpoints
                 image = Validation.NullIfBlank(changes?.Image.Value),
             });
         if (user is null) return ApiError.TokenInvalid;
+        cache.Evict(user.Changes);
         return TypedResults.Ok(new UserResponse(user.ToUser(tokens.Issue(user.Id, user.TokenVersion))));
     }
 }

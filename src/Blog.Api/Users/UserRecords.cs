@@ -28,7 +28,8 @@ internal sealed record UserChanges(
 internal sealed record UserResponse(User User);
 internal sealed record User(string Email, string Token, string Username, string? Bio, string? Image);
 
-internal sealed record UserRow(long Id, string Username, string Email, string? Bio, string? Image, int TokenVersion)
+/// <summary>A user as statements return them; an update answers what it published for the edge cache.</summary>
+internal sealed record UserRow(long Id, string Username, string Email, string? Bio, string? Image, int TokenVersion, string? Changes)
 {
     public User ToUser(string token) => new(Email, token, Username, Bio, Image);
 }

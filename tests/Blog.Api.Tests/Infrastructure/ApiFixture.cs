@@ -46,11 +46,17 @@ public abstract class ApiFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var server = await PostgresServer.Instance;
-        (ConnectionString, DatabaseName) = await server.CreateDatabaseAsync(GetType().Name);
-        ServiceConnectionString = server.ServiceConnectionString(ConnectionString);
+        (ConnectionString, DatabaseName, ServiceConnectionString) = await CreateDatabaseAsync();
         Db = NpgsqlDataSource.Create(ConnectionString);
         await StartAsync();
+    }
+
+    /// <summary>A fresh, migrated database: its direct connection string, its name, and how the service reaches it.</summary>
+    protected virtual async Task<(string ConnectionString, string Name, string ServiceConnectionString)> CreateDatabaseAsync()
+    {
+        var server = await PostgresServer.Instance;
+        var (connectionString, name) = await server.CreateDatabaseAsync(GetType().Name);
+        return (connectionString, name, server.ServiceConnectionString(connectionString));
     }
 
     protected abstract Task StartAsync();

@@ -117,8 +117,14 @@ public abstract class LargestRequestsTests(ApiFixture api, ITestOutputHelper out
             if (binary is not null && !hashed && cost > CpuLimit) failures.Add($"{name}: {cost.TotalMilliseconds:F0} ms of CPU");
         }
 
-        var worst = costs.Where(c => !(c.Status is < 400 or 401 or 409 && c.Name.Contains("user", StringComparison.Ordinal))).MaxBy(c => c.Ms);
-        output.WriteLine($"{costs.Count} largest bodies; the worst CPU time of one request: {worst.Ms:F1} ms ({worst.Name}, {worst.Status})");
+        // The worst case per endpoint (bench/run reports these lines), password hashing aside.
+        var measured = costs.Where(c => !(c.Status is < 400 or 401 or 409 && c.Name.Contains("user", StringComparison.Ordinal))).ToList();
+        foreach (var endpoint in measured.GroupBy(c => c.Name[..c.Name.IndexOf(':')]))
+        {
+            var worst = endpoint.MaxBy(c => c.Ms);
+            output.WriteLine($"worst CPU | {endpoint.Key} | {worst.Ms:F1} ms | {worst.Name[(worst.Name.IndexOf(':') + 2)..]} | {worst.Status}");
+        }
+        output.WriteLine($"{costs.Count} largest bodies; the worst CPU time of one request: {measured.Max(c => c.Ms):F1} ms");
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 

@@ -1,0 +1,224 @@
+using System.Text.Json;
+using Blog.Api.Data;
+using Blog.Api.Hosting;
+using Microsoft.AspNetCore.OutputCaching;
+using Microsoft.Extensions.Caching.Memory;
+
+namespace Blog.Api.Caching;
+
+/// <summary>
+/// The edge cache's memory: anonymous answers by the output cache's key, at most
+/// CACHE_MAX_MB, each with the tags of what it shows (<see cref="CacheTags"/>), evicted by tag.
+///
+/// Coherence. Every change is an eviction of tags: from a write of this instance, before it
+/// answers (<see cref="Evict(string?)"/>), and from every instance's writes through the
+/// <see cref="ChangeListener"/>. An answer is read from the database before it is stored, so a
+/// change can land in between and evict nothing; then the stale answer would be stored after
+/// it. So each change gets a sequence number, a request notes the number when it starts
+/// (<see cref="Since"/>), and <see cref="SetAsync"/> refuses an answer when a change it shows
+/// came after that. With a listener configured, nothing is served or stored while it is not
+/// connected (<see cref="Serving"/>), and everything is dropped when it connects again: a
+/// change may have gone by unheard.
+/// </summary>
+internal sealed class EdgeCache : IOutputCacheStore
+{
+    const string SincePrefix = "#since:";
+    const int Remembered = 1024;   // the latest changes kept for SetAsync to compare with
+
+    sealed record Entry(string Key, byte[] Value, string[] Tags);
+
+    readonly MemoryCache entries;
+    readonly Dictionary<string, HashSet<Entry>> byTag = new(StringComparer.Ordinal);
+    readonly (long Sequence, string[] Tags)[] recent = new (long, string[])[Remembered];
+    readonly Lock gate = new();
+    readonly ChangeListener? listener;
+    long sequence;
+
+    readonly Replica? replica;
+
+    public EdgeCache(Settings settings, ILogger<ChangeListener> log, Db? db = null)
+    {
+        Enabled = settings.CacheSeconds > 0;
+        Lifetime = TimeSpan.FromSeconds(Math.Max(settings.CacheSeconds, 1));
+        entries = new MemoryCache(new MemoryCacheOptions { SizeLimit = (long)settings.CacheMegabytes * 1024 * 1024 });
+        if (Enabled && settings.DirectDatabaseUrl is { } direct) listener = new ChangeListener(this, direct, settings.ListenerIdle, log);
+        // Answers read from a replica: a change is evicted again once the replica has it (an
+        // answer read in between would show the replica's older state), and everything goes
+        // when reads leave the replica (changes it was behind on may never be evicted again).
+        replica = db?.Replica;
+        if (Enabled && replica is not null) replica.StoppedServing += Clear;
+    }
+
+    /// <summary>Whether anonymous reads are cached at all (CACHE_SECONDS &gt; 0).</summary>
+    public bool Enabled { get; }
+
+    /// <summary>How long an answer may be served (CACHE_SECONDS), the bound on its age.</summary>
+    public TimeSpan Lifetime { get; }
+
+    /// <summary>The listener, when DIRECT_DATABASE_URL gives one.</summary>
+    public ChangeListener? Listener => listener;
+
+    /// <summary>
+    /// Whether a request may be answered from the cache, and its answer stored, now: without a
+    /// listener always (one instance, its own writes); with one, only while it is connected.
+    /// Asking counts as activity: it opens a listener that was closed for being idle.
+    /// </summary>
+    public bool Serving()
+    {
+        if (listener is null) return true;
+        listener.Touch();
+        return listener.Connected;
+    }
+
+    /// <summary>The tag that records, on a request's answer, which changes it may already show.</summary>
+    public string Since() => SincePrefix + Interlocked.Read(ref sequence);
+
+    /// <summary>
+    /// Adds <paramref name="tag"/> to the answer of <paramref name="http"/>, when it may be
+    /// stored. Null means it shows something no tag can name: it is not stored.
+    /// </summary>
+    public static void Shows(HttpContext http, string? tag)
+    {
+        if (http.Features.Get<IOutputCacheFeature>()?.Context is not { AllowCacheStorage: true } context) return;
+        if (tag is null) context.AllowCacheStorage = false;
+        else context.Tags.Add(tag);
+    }
+
+    /// <summary>
+    /// Evicts what a write of this instance changed, before it answers: <paramref name="changes"/>
+    /// is the payload its statement published (null when it changed nothing). With a replica,
+    /// again once the replica has the write, before the answer leaves (Db.Retried).
+    /// </summary>
+    public void Evict(string? changes)
+    {
+        if (!Enabled || string.IsNullOrEmpty(changes)) return;
+        var (_, tags) = Read(changes);
+        EvictTags(tags);
+        if (replica is not null && StatementDeadline.Requests.HttpContext is { } http) Db.OnceReplayed(http, () => EvictTags(tags));
+    }
+
+    /// <summary>Evicts what another instance's write changed, as the listener heard it.</summary>
+    internal void Heard(string payload)
+    {
+        var (xid, tags) = Read(payload);
+        EvictTags(tags);
+        if (replica is not null && xid > 0) _ = EvictReplayedAsync(replica, xid, tags);
+    }
+
+    async Task EvictReplayedAsync(Replica replica, long xid, string[] tags)
+    {
+        await replica.AwaitAsync(xid);
+        EvictTags(tags);
+    }
+
+    /// <summary>A payload of migration 0007's publish(): {"xid": "…", "tags": […]}.</summary>
+    static (long Xid, string[] Tags) Read(string payload)
+    {
+        var (xid, tags) = (0L, new List<string>());
+        var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(payload));
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("xid") && reader.Read())
+                {
+                    long.TryParse(reader.GetString(), out xid);
+                }
+                else if (reader.TokenType == JsonTokenType.String) tags.Add(reader.GetString()!);
+            }
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            tags = [CacheTags.Everything];  // not ours to read: assume the worst
+        }
+        return (xid, tags.ToArray());
+    }
+
+    internal void EvictTags(string[] tags)
+    {
+        lock (gate)
+        {
+            sequence++;
+            recent[sequence % Remembered] = (sequence, tags);
+            if (tags.Contains(CacheTags.Everything))
+            {
+                DropEverything();
+                return;
+            }
+            foreach (var tag in tags)
+            {
+                if (!byTag.Remove(tag, out var shown)) continue;
+                foreach (var entry in shown)
+                {
+                    if (entries.TryGetValue(entry.Key, out var current) && ReferenceEquals(current, entry)) entries.Remove(entry.Key);
+                }
+            }
+        }
+    }
+
+    /// <summary>Forgets everything, and refuses answers begun before now (the listener's gaps).</summary>
+    internal void Clear() => EvictTags([CacheTags.Everything]);
+
+    void DropEverything()
+    {
+        byTag.Clear();
+        entries.Clear();
+    }
+
+    public ValueTask<byte[]?> GetAsync(string key, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(entries.TryGetValue(key, out var found) ? ((Entry)found!).Value : null);
+
+    public ValueTask SetAsync(string key, byte[] value, string[]? tags, TimeSpan validFor, CancellationToken cancellationToken)
+    {
+        var since = -1L;
+        var shown = new List<string>();
+        foreach (var tag in tags ?? [])
+        {
+            if (tag.StartsWith(SincePrefix, StringComparison.Ordinal)) since = long.Parse(tag.AsSpan(SincePrefix.Length));
+            else shown.Add(tag);
+        }
+        var entry = new Entry(key, value, [.. shown]);
+        var options = new MemoryCacheEntryOptions { Size = value.Length + key.Length * 2L + 200, AbsoluteExpirationRelativeToNow = validFor };
+        options.RegisterPostEvictionCallback(static (_, value, _, state) => ((EdgeCache)state!).Unindex((Entry)value!), this);
+        lock (gate)
+        {
+            if (!MayStore(since, entry.Tags)) return default;
+            foreach (var tag in entry.Tags)
+            {
+                if (!byTag.TryGetValue(tag, out var set)) byTag[tag] = set = [];
+                set.Add(entry);
+            }
+            entries.Set(key, entry, options);
+        }
+        return default;
+    }
+
+    // Under gate: whether no change since `since` names a tag of the answer.
+    bool MayStore(long since, string[] tags)
+    {
+        if (since < 0 || since < sequence - Remembered) return since == sequence;
+        for (var n = since + 1; n <= sequence; n++)
+        {
+            var changed = recent[n % Remembered].Tags;
+            if (changed.Contains(CacheTags.Everything) || changed.Any(tags.Contains)) return false;
+        }
+        return true;
+    }
+
+    void Unindex(Entry entry)
+    {
+        lock (gate)
+        {
+            foreach (var tag in entry.Tags)
+            {
+                if (byTag.TryGetValue(tag, out var set) && set.Remove(entry) && set.Count == 0) byTag.Remove(tag);
+            }
+        }
+    }
+
+    public ValueTask EvictByTagAsync(string tag, CancellationToken cancellationToken)
+    {
+        EvictTags([tag]);
+        return default;
+    }
+}

@@ -351,7 +351,8 @@ def main():
     with Server(aot, database_url) as service:
         status, body = request(service.port, "POST", "/api/users/login", {"user": {"email": "user1@example.com", "password": "demo-password"}})
         token = json.loads(body)["user"]["token"]
-        slug = json.loads(request(service.port, "GET", "/api/articles?limit=1")[1])["articles"][0]["slug"]
+        newest = json.loads(request(service.port, "GET", "/api/articles?limit=1")[1])["articles"][0]
+        slug, author = newest["slug"], newest["author"]["username"]
         endpoints = {
             "list (anonymous)": ("/api/articles", None),
             "list (signed in)": ("/api/articles", token),
@@ -413,12 +414,24 @@ def main():
         results["ratios"]["prepared_over_baseline"] = {name: round(f["rps"] / pooled["baseline"][name]["rps"], 2) for name, f in pooled["prepared"].items()}
     results["far_database"] = {"one_way_delay_ms": 20, "proxy": proxy.tool, "connections": 4, "endpoints": far}
 
+    if os.environ.get("HOSTILE_REPORT"):
+        results["largest_requests"] = largest_requests(os.environ["HOSTILE_REPORT"])
+
+    print("edge cache (anonymous reads; the database 40 ms away where it says so)")
+    proxy = DelayProxy(target_port)
+    try:
+        results["edge_cache"] = edge_cache(aot, database_url, via(database_url, proxy.port), seconds, slug, author,
+                                           results["throughput"]["service"]["list (anonymous)"], 30 if quick else 200)
+    finally:
+        proxy.close()
+
     os.makedirs(output_dir, exist_ok=True)
     with open(os.path.join(output_dir, "latest.json"), "w") as out:
         json.dump(results, out, indent=1)
         out.write("\n")
     chart(results, output_dir)
     chart_prepared(results, output_dir)
+    chart_edge(results, output_dir)
     print_table(results)
 
 
@@ -510,6 +523,127 @@ unset multiplot
         os.remove(os.path.join(output_dir, name))
 
 
+def fetch(port, method, path, body=None, token=None):
+    """One request; (status, body, headers) with the headers lower-cased."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Content-Type": "application/json"} if body else {}
+    if token:
+        headers["Authorization"] = f"Token {token}"
+    connection.request(method, path, body=json.dumps(body) if body else None, headers=headers)
+    response = connection.getresponse()
+    return response.status, response.read(), {k.lower(): v for k, v in response.getheaders()}
+
+
+def until_cached(port, path):
+    """Reads until the edge cache answers (its listener is connected), within 15 s."""
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        if "age" in fetch(port, "GET", path)[2]:
+            return
+        time.sleep(0.02)
+    raise RuntimeError(f"the edge cache never answered {path}")
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def edge_cache(aot, database_url, far_url, seconds, slug, author, uncached_list, iterations):
+    """The edge cache (#14, part 1): reads with the database 40 ms away, uncached against cache
+    hits; cached list throughput against uncached; and how long a write on one instance takes
+    to evict the answer on another, both far from the database."""
+    r = {}
+    with Server(aot, database_url, DIRECT_DATABASE_URL=database_url) as edge:
+        until_cached(edge.port, "/api/articles")
+        wrk(edge.port, "/api/articles", 2, 32)
+        cached = wrk(edge.port, "/api/articles", seconds, 32)
+    r["list_throughput"] = {"uncached": uncached_list, "cached": cached, "ratio": round(cached["rps"] / uncached_list["rps"], 1)}
+    print(f"  list, 32 connections: cached {cached['rps']:.0f} req/s vs uncached {uncached_list['rps']:.0f} ({r['list_throughput']['ratio']}×)")
+
+    reads = {"list": "/api/articles", "article": f"/api/articles/{slug}", "profile": f"/api/profiles/{author}", "tags": "/api/tags"}
+    far = {}
+    with Server(aot, far_url) as plain, Server(aot, far_url, DIRECT_DATABASE_URL=far_url) as edge:
+        for name, path in reads.items():
+            wrk(plain.port, path, 1, 4)
+            until_cached(edge.port, path)
+            far[name] = {"primary_far_p50_ms": wrk(plain.port, path, seconds, 4)["p50_ms"],
+                         "cache_hit_p50_ms": wrk(edge.port, path, seconds, 4)["p50_ms"]}
+            print(f"  {name}: database 40 ms away {far[name]['primary_far_p50_ms']:.1f} ms, cache hit {far[name]['cache_hit_p50_ms']:.2f} ms (p50)")
+    r["far_reads"] = far
+
+    # Propagation: A writes a comment; B, polled as fast as it answers, shows it. The commit is
+    # taken to be one one-way delay (20 ms) before A's answer arrives; an eviction between the
+    # last stale read and the first fresh one is dated by the first fresh read's start.
+    with Server(aot, far_url, DIRECT_DATABASE_URL=far_url) as a, Server(aot, far_url, DIRECT_DATABASE_URL=far_url) as b:
+        token = json.loads(fetch(a.port, "POST", "/api/users/login", {"user": {"email": "user1@example.com", "password": "demo-password"}})[1])["user"]["token"]
+        article = json.loads(fetch(a.port, "POST", "/api/articles", {"article": {"title": "Propagation", "description": "d", "body": "b"}}, token)[1])["article"]["slug"]
+        comments = f"/api/articles/{article}/comments"
+        until_cached(b.port, comments)
+        until_cached(a.port, comments)
+        delays, writes, stale = [], [], 0
+        for i in range(iterations):
+            while "age" not in fetch(b.port, "GET", comments)[2]:
+                time.sleep(0.005)
+            started = time.time()
+            status, body, _ = fetch(a.port, "POST", comments, {"comment": {"body": f"comment {i}"}}, token)
+            answered = time.time()
+            writes.append((answered - started) * 1000)
+            new_id = json.loads(body)["comment"]["id"]
+            ids = lambda port: {c["id"] for c in json.loads(fetch(port, "GET", comments)[1])["comments"]}
+            if new_id not in ids(a.port):
+                stale += 1  # the writer read its own write stale
+            while True:
+                polled = time.time()
+                if new_id in ids(b.port):
+                    break
+            delays.append(max(0.0, (polled - (answered - 0.020)) * 1000))
+            if new_id not in ids(b.port):
+                stale += 1
+    r["propagation"] = {"iterations": iterations, "p50_ms": round(percentile(delays, 50), 1), "p99_ms": round(percentile(delays, 99), 1),
+                        "write_p50_ms": round(percentile(writes, 50), 1), "stale_reads": stale, "round_trip_ms": 40}
+    p = r["propagation"]
+    print(f"  propagation, commit to eviction on the other instance: p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms; comment write p50 {p['write_p50_ms']} ms; stale reads {stale}")
+    return r
+
+
+def chart_edge(r, output_dir):
+    """bench/results/edge.svg: reads with the database 40 ms away, without and with the edge cache."""
+    e = r["edge_cache"]
+    with open(os.path.join(output_dir, "edge.dat"), "w") as data:
+        data.writelines(f'"{name}" {f["primary_far_p50_ms"]} {f["cache_hit_p50_ms"]}\n' for name, f in e["far_reads"].items())
+    p = e["propagation"]
+    script = f"""
+set terminal svg size 900,420 font 'sans,11' background '#ffffff'
+set output '{output_dir}/edge.svg'
+set title "Database 40 ms away: p50 of anonymous reads (ms), {r['date']}\\ninvalidation on another instance: p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms; cached list {e['list_throughput']['ratio']}× the uncached throughput"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 noborder
+set grid ytics lc rgb '#dddddd'
+set yrange [0:*]
+set key top right
+plot '{output_dir}/edge.dat' using 2:xtic(1) title 'to the database' lc rgb '#dd6b20', '' using 3 title 'edge cache hit' lc rgb '#2b6cb0'
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    os.remove(os.path.join(output_dir, "edge.dat"))
+
+
+def largest_requests(log_path):
+    """The worst CPU time per endpoint of the largest bodies, and the memory of the largest
+    stored data, as LargestRequestsBinary and BoundedMemoryTests printed them (bench/run runs them)."""
+    worst, memory = [], []
+    with open(log_path) as log:
+        for line in log:
+            line = line.strip()
+            if line.startswith("worst CPU |"):
+                _, endpoint, ms, case, status = [part.strip() for part in line.split("|")]
+                worst.append({"endpoint": endpoint, "cpu_ms": float(ms.split()[0]), "case": case, "status": int(status)})
+            elif line.startswith(("RSS idle", "peak RSS")):
+                memory.append(line)
+    return {"worst_cpu_per_endpoint": worst, "memory": memory}
+
+
 def print_table(r):
     c = r["cold_start"]
     m = r["memory"]
@@ -553,6 +687,22 @@ def print_table(r):
     print(f"{'database 40 ms away (4 connections)':40} {'p50 ms':>8} {'≈ round trips':>14}")
     for name, f in r["far_database"]["endpoints"].items():
         print(f"{name:40} {f['p50_ms']:8.1f} {f['round_trips']:14}")
+    if "largest_requests" in r:
+        print()
+        print(f"{'largest bodies (1 MiB), worst CPU per request':44} {'ms':>6}   case (status)   goal ≤ 50 ms")
+        for w in r["largest_requests"]["worst_cpu_per_endpoint"]:
+            print(f"{w['endpoint']:44} {w['cpu_ms']:6.1f}   {w['case']} ({w['status']})")
+        for line in r["largest_requests"]["memory"]:
+            print(line)
+    e = r["edge_cache"]
+    print()
+    print(f"{'edge cache: reads, database 40 ms away':40} {'p50 to the db':>14} {'p50 cache hit':>14}   goal: hit ≤ 1 ms")
+    for name, f in e["far_reads"].items():
+        print(f"{name:40} {f['primary_far_p50_ms']:14.1f} {f['cache_hit_p50_ms']:14.2f}")
+    t, p = e["list_throughput"], e["propagation"]
+    print(f"cached anonymous list, 32 connections: {t['cached']['rps']:.0f} req/s vs {t['uncached']['rps']:.0f} uncached = {t['ratio']}× (goal ≥ 20×)")
+    print(f"invalidation, commit → eviction on another instance ({p['iterations']} writes): p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms "
+          f"(goal ≤ {p['round_trip_ms'] / 2 + 10:.0f} ms); comment write p50 {p['write_p50_ms']} ms; stale reads {p['stale_reads']} (goal 0)")
 
 
 if __name__ == "__main__":

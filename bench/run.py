@@ -425,6 +425,9 @@ def main():
     finally:
         proxy.close()
 
+    print("read replicas (scripts/replica-pair: the primary and its WAL 40 ms away, the replica near)")
+    results["replica"] = replica_reads(aot, seconds, 20 if quick else 100)
+
     os.makedirs(output_dir, exist_ok=True)
     with open(os.path.join(output_dir, "latest.json"), "w") as out:
         json.dump(results, out, indent=1)
@@ -607,23 +610,84 @@ def edge_cache(aot, database_url, far_url, seconds, slug, author, uncached_list,
     return r
 
 
+def replica_reads(aot, seconds, iterations):
+    """Read replicas (#14, part 2), on scripts/replica-pair with 20 ms each way to the primary
+    (and for its WAL), seeded with the demo data: reads with the primary far against the
+    replica near, writes that wait for the replica, and stale reads after one's own writes."""
+    folder = f"/tmp/blog-bench-pair-{os.getpid()}"
+    script = os.path.join(REPO, "scripts", "replica-pair")
+    ports = json.loads(subprocess.run([sys.executable, script, "start", folder, "20"], capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+    url = lambda port: f"postgres://postgres@127.0.0.1:{port}/postgres"
+    try:
+        env = dict(os.environ, DATABASE_URL=url(ports["primary"]), JWT_SECRET=SECRET)
+        for command in ("migrate", "seed"):
+            subprocess.run([*aot, command], env=env, check=True, capture_output=True)
+        far, near = url(ports["primary_far"]), url(ports["replica"])
+        r = {"one_way_delay_ms": ports["delay_ms"], "reads": {}, "writes": {}}
+        with Server(aot, far) as plain, Server(aot, far, READ_REPLICA_URL=near) as replicated:
+            newest = json.loads(fetch(plain.port, "GET", "/api/articles?limit=1")[1])["articles"][0]
+            reads = {"list": "/api/articles", "article": f"/api/articles/{newest['slug']}",
+                     "profile": f"/api/profiles/{newest['author']['username']}", "tags": "/api/tags"}
+            deadline = time.time() + 20
+            while "serving reads" not in fetch(replicated.port, "GET", "/health/ready")[1].decode():
+                fetch(replicated.port, "GET", "/api/tags")
+                if time.time() > deadline:
+                    raise RuntimeError("the replica never served reads")
+                time.sleep(0.1)
+            for name, path in reads.items():
+                wrk(plain.port, path, 1, 4)
+                wrk(replicated.port, path, 1, 4)
+                r["reads"][name] = {"primary_far_p50_ms": wrk(plain.port, path, seconds, 4)["p50_ms"],
+                                    "replica_near_p50_ms": wrk(replicated.port, path, seconds, 4)["p50_ms"]}
+                print(f"  {name}: primary 40 ms away {r['reads'][name]['primary_far_p50_ms']:.1f} ms, replica near {r['reads'][name]['replica_near_p50_ms']:.2f} ms (p50)")
+
+            # Writes, each read back at once through the same instance (read-your-writes).
+            name = f"bench{os.getpid()}"
+            body = {"user": {"username": name, "email": f"{name}@example.com", "password": "bench-password"}}
+            token = json.loads(fetch(replicated.port, "POST", "/api/users", body)[1])["user"]["token"]
+            slug = newest["slug"]
+            timings, stale = {"create article": [], "favorite": [], "comment": []}, 0
+            for i in range(iterations):
+                started = time.time()
+                created = json.loads(fetch(replicated.port, "POST", "/api/articles", {"article": {"title": f"Replica {i}", "description": "d", "body": "b"}}, token)[1])["article"]["slug"]
+                timings["create article"].append((time.time() - started) * 1000)
+                stale += fetch(replicated.port, "GET", f"/api/articles/{created}")[0] != 200
+                started = time.time()
+                fetch(replicated.port, "POST" if i % 2 == 0 else "DELETE", f"/api/articles/{slug}/favorite", None, token)
+                timings["favorite"].append((time.time() - started) * 1000)
+                stale += json.loads(fetch(replicated.port, "GET", f"/api/articles/{slug}", None, token)[1])["article"]["favorited"] != (i % 2 == 0)
+                started = time.time()
+                comment = json.loads(fetch(replicated.port, "POST", f"/api/articles/{slug}/comments", {"comment": {"body": f"c {i}"}}, token)[1])["comment"]["id"]
+                timings["comment"].append((time.time() - started) * 1000)
+                stale += comment not in {c["id"] for c in json.loads(fetch(replicated.port, "GET", f"/api/articles/{slug}/comments")[1])["comments"]}
+            for kind, values in timings.items():
+                r["writes"][kind] = {"p50_ms": round(percentile(values, 50), 1), "p99_ms": round(percentile(values, 99), 1)}
+                print(f"  {kind}: p50 {r['writes'][kind]['p50_ms']} ms with the replica wait (round trip 40 ms)")
+            r["stale_reads"], r["writes_read_back"] = stale, iterations * 3
+            print(f"  stale reads after one's own write: {stale} of {iterations * 3}")
+        return r
+    finally:
+        subprocess.run([sys.executable, script, "stop", folder], capture_output=True)
+
+
 def chart_edge(r, output_dir):
     """bench/results/edge.svg: reads with the database 40 ms away, without and with the edge cache."""
     e = r["edge_cache"]
+    replica = r["replica"]["reads"]
     with open(os.path.join(output_dir, "edge.dat"), "w") as data:
-        data.writelines(f'"{name}" {f["primary_far_p50_ms"]} {f["cache_hit_p50_ms"]}\n' for name, f in e["far_reads"].items())
+        data.writelines(f'"{name}" {f["primary_far_p50_ms"]} {replica[name]["replica_near_p50_ms"]} {f["cache_hit_p50_ms"]}\n' for name, f in e["far_reads"].items())
     p = e["propagation"]
     script = f"""
 set terminal svg size 900,420 font 'sans,11' background '#ffffff'
 set output '{output_dir}/edge.svg'
-set title "Database 40 ms away: p50 of anonymous reads (ms), {r['date']}\\ninvalidation on another instance: p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms; cached list {e['list_throughput']['ratio']}× the uncached throughput"
+set title "Primary 40 ms away: p50 of anonymous reads (ms), {r['date']}\\ninvalidation on another instance: p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms; cached list {e['list_throughput']['ratio']}× the uncached throughput"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 noborder
 set grid ytics lc rgb '#dddddd'
 set yrange [0:*]
 set key top right
-plot '{output_dir}/edge.dat' using 2:xtic(1) title 'to the database' lc rgb '#dd6b20', '' using 3 title 'edge cache hit' lc rgb '#2b6cb0'
+plot '{output_dir}/edge.dat' using 2:xtic(1) title 'to the primary' lc rgb '#dd6b20', '' using 3 title 'replica near' lc rgb '#38a169', '' using 4 title 'edge cache hit' lc rgb '#2b6cb0'
 """
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
     os.remove(os.path.join(output_dir, "edge.dat"))
@@ -701,6 +765,13 @@ def print_table(r):
         print(f"{name:40} {f['primary_far_p50_ms']:14.1f} {f['cache_hit_p50_ms']:14.2f}")
     t, p = e["list_throughput"], e["propagation"]
     print(f"cached anonymous list, 32 connections: {t['cached']['rps']:.0f} req/s vs {t['uncached']['rps']:.0f} uncached = {t['ratio']}× (goal ≥ 20×)")
+    rp = r["replica"]
+    print(f"{'read replica near, primary 40 ms away':40} {'p50 primary':>14} {'p50 replica':>14}   goal: replica ≤ 5 ms")
+    for name, f in rp["reads"].items():
+        print(f"{name:40} {f['primary_far_p50_ms']:14.1f} {f['replica_near_p50_ms']:14.2f}")
+    for name, f in rp["writes"].items():
+        print(f"{name + ', with the replica wait':40} p50 {f['p50_ms']} ms, p99 {f['p99_ms']} ms (goal ≤ 1.5 × 40 = 60 ms)")
+    print(f"stale reads after one's own write: {rp['stale_reads']} of {rp['writes_read_back']} (goal 0)")
     print(f"invalidation, commit → eviction on another instance ({p['iterations']} writes): p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms "
           f"(goal ≤ {p['round_trip_ms'] / 2 + 10:.0f} ms); comment write p50 {p['write_p50_ms']} ms; stale reads {p['stale_reads']} (goal 0)")
 

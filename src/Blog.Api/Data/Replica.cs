@@ -30,7 +30,7 @@ internal sealed class Replica
     readonly ILogger log;
     volatile NpgsqlDataSource source;
     volatile Health health = Health.Starting;
-    long behindXid;  // the transaction a timed-out wait was for; the replica is not back before it has it
+    long behindXid;  // the latest write made while it did not serve (or timed out on): it serves again once it has it
     long lastActivity = Environment.TickCount64;
     int checking;
 
@@ -73,7 +73,12 @@ internal sealed class Replica
     /// </summary>
     public async Task AwaitAsync(long xid)
     {
-        if (health != Health.Serving) return;
+        if (health != Health.Serving)
+        {
+            // Not read from now; but it must have this write before it serves again.
+            Behind(xid);
+            return;
+        }
         try
         {
             await using var connection = source.CreateConnection();
@@ -84,12 +89,20 @@ internal sealed class Replica
                 CommandTimeout = (int)settings.ReplicaWait.TotalSeconds + 2,
             };
             if (await command.ExecuteScalarAsync() is true) return;
-            Interlocked.Exchange(ref behindXid, xid);
+            Behind(xid);
             Leave(Health.Lagging, $"it did not replay a write within {settings.ReplicaWait.TotalMilliseconds} ms");
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
         {
             Leave(Health.Down, e.Message);
+        }
+    }
+
+    void Behind(long xid)
+    {
+        for (var seen = Interlocked.Read(ref behindXid); seen < xid; seen = Interlocked.Read(ref behindXid))
+        {
+            if (Interlocked.CompareExchange(ref behindXid, xid, seen) == seen) return;
         }
     }
 
@@ -138,13 +151,14 @@ internal sealed class Replica
         try
         {
             await using var connection = await source.OpenConnectionAsync();
+            var behind = Interlocked.Read(ref behindXid);
             await using var command = new NpgsqlCommand("""
                 SELECT CASE WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
                             ELSE coalesce(extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 0) END::float8,
                        $1 = 0 OR pg_visible_in_snapshot($1::text::xid8, pg_current_snapshot())
                 """, connection)
             {
-                Parameters = { new() { Value = Interlocked.Read(ref behindXid) } },
+                Parameters = { new() { Value = behind } },
             };
             await using var reader = await command.ExecuteReaderAsync();
             await reader.ReadAsync();
@@ -155,7 +169,7 @@ internal sealed class Replica
                 Leave(Health.Lagging, $"{lag.TotalSeconds:F1} s behind");
                 return;
             }
-            Interlocked.Exchange(ref behindXid, 0);
+            Interlocked.CompareExchange(ref behindXid, 0, behind);  // unless a write came in meanwhile
             if (health != Health.Serving) log.LogInformation("Reads go to the read replica ({Lag:F3} s behind).", lag.TotalSeconds);
             health = Health.Serving;
         }

@@ -111,16 +111,16 @@ internal sealed class Db
         {
             // After the request that asked: the first answer after a cold start waits for nothing.
             await Task.Delay(ProbeDelay);
-            if (await KeepsPreparedStatementsAsync(settings.DatabaseUrl) is not { } keeps)
+            if (await PathAsync(settings.DatabaseUrl) is not { } path)
             {
                 Interlocked.Exchange(ref nextProbe, Environment.TickCount64 + (long)ProbeAgainAfter.TotalMilliseconds);  // the database is away; ask again later
                 return;
             }
-            if (keeps)
+            if (path != ConnectionPath.PassingPooler)
             {
                 current = Database.CreateDataSource(settings.DatabaseUrl, prepare: true);
                 prepared = true;
-                log.LogInformation("Statements are prepared: the connection goes straight to PostgreSQL, or through a pooler that keeps prepared statements.");
+                log.LogInformation("Statements are prepared: {Path}.", path == ConnectionPath.Direct ? "the connection goes straight to PostgreSQL" : "the pooler keeps prepared statements");
             }
             else
             {
@@ -135,13 +135,15 @@ internal sealed class Db
         }
     }
 
+    internal enum ConnectionPath { Direct, KeepingPooler, PassingPooler }
+
     /// <summary>
-    /// Whether statements may be prepared on <paramref name="url"/>, on a connection of its own:
-    /// a direct connection reports the server process's own id at start-up (PgBouncer makes one
-    /// up); a pooler that keeps prepared statements renames them on the server (PGBOUNCER_n),
-    /// where one that passes them through leaves Npgsql's own name. Null: the database is away.
+    /// How <paramref name="url"/> reaches PostgreSQL, found on a connection of its own: a direct
+    /// connection reports the server process's own id at start-up (PgBouncer makes one up); a
+    /// pooler that keeps prepared statements renames them on the server (PGBOUNCER_n), where one
+    /// that passes them through leaves Npgsql's own name. Null: the database is away.
     /// </summary>
-    internal static async Task<bool?> KeepsPreparedStatementsAsync(string url)
+    internal static async Task<ConnectionPath?> PathAsync(string url)
     {
         try
         {
@@ -152,15 +154,17 @@ internal sealed class Db
             await using var command = new NpgsqlCommand(
                 "SELECT pg_backend_pid(), coalesce((SELECT string_agg(name, ',') FROM pg_prepared_statements WHERE NOT from_sql), '')", connection, transaction);
             await command.PrepareAsync(timeout.Token);
-            bool keeps;
+            ConnectionPath path;
             await using (var reader = await command.ExecuteReaderAsync(timeout.Token))
             {
                 await reader.ReadAsync(timeout.Token);
-                keeps = reader.GetInt32(0) == connection.ProcessID || reader.GetString(1).Contains("PGBOUNCER_", StringComparison.Ordinal);
+                path = reader.GetInt32(0) == connection.ProcessID ? ConnectionPath.Direct
+                    : reader.GetString(1).Contains("PGBOUNCER_", StringComparison.Ordinal) ? ConnectionPath.KeepingPooler
+                    : ConnectionPath.PassingPooler;
             }
             await command.UnprepareAsync(timeout.Token);
             await transaction.CommitAsync(timeout.Token);
-            return keeps;
+            return path;
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or OperationCanceledException)
         {

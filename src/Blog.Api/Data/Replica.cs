@@ -131,10 +131,10 @@ internal sealed class Replica
             var probed = settings.PreparedStatements == PreparedStatements.Off;
             while (Environment.TickCount64 - Interlocked.Read(ref lastActivity) < CheckWhileActive.TotalMilliseconds)
             {
-                if (!probed && await Db.KeepsPreparedStatementsAsync(url) is { } keeps)
+                if (!probed && await Db.PathAsync(url) is { } path)
                 {
                     probed = true;
-                    if (keeps || settings.PreparedStatements == PreparedStatements.On) source = Create(prepare: true);
+                    if (path != Db.ConnectionPath.PassingPooler || settings.PreparedStatements == PreparedStatements.On) source = Create(prepare: true);
                 }
                 await CheckAsync();
                 await Task.Delay(CheckEvery);

@@ -248,8 +248,8 @@ def wrk(port, path, seconds, connections, token=None, pinned=True):
     return json.loads(output.strip().splitlines()[-1])
 
 
-def cold_start(command, database_url, runs):
-    env = dict(os.environ, DATABASE_URL=database_url, JWT_SECRET=SECRET, ASPNETCORE_ENVIRONMENT="Production")
+def cold_start(command, database_url, runs, **settings):
+    env = dict(os.environ, DATABASE_URL=database_url, JWT_SECRET=SECRET, ASPNETCORE_ENVIRONMENT="Production", **settings)
     output = subprocess.run([sys.executable, os.path.join(HERE, "coldstart.py"), str(runs), "/api/articles", *command],
                             env=env, capture_output=True, text=True, check=True).stdout
     return json.loads(output)
@@ -337,6 +337,11 @@ def main():
                              "ceiling": cold_start(ceiling, database_url, 3)}
     results["cold_start"]["jit_over_aot"] = round(results["cold_start"]["jit"]["median_ms"] / results["cold_start"]["aot"]["median_ms"], 1)
     results["size"] = {"aot_binary_mb": round(os.path.getsize(aot[0]) / 2**20, 1)}
+    # Metrics on (a Prometheus port, every meter listened to), traces off: the operability budget.
+    on = cold_start(aot, database_url, runs, METRICS_PORT=str(free_port()))
+    results["metrics_on"] = {"cold_start": on, "cold_start_ratio": round(on["median_ms"] / results["cold_start"]["aot"]["median_ms"], 2),
+                             "idle_rss_ratio": round(on["idle_rss_mb"] / results["cold_start"]["aot"]["idle_rss_mb"], 2)}
+    print(f"  metrics on: {on['median_ms']} ms, idle {on['idle_rss_mb']} MB")
     if "--baseline" in sys.argv:
         # The same figures for an earlier revision, built and measured in this run.
         baseline = [os.path.join(artifacts, "baseline", "Blog.Api")]
@@ -747,6 +752,8 @@ def print_table(r):
         print(f"prepared over the baseline revision ({r['baseline']['revision']}), through the pooler: {r['ratios']['prepared_over_baseline']}")
         b = r["baseline"]
         print(f"start-up, memory, size against the baseline: cold start {b['cold_start_ratio']}×, idle RSS {b['idle_rss_ratio']}×, binary {b['binary_ratio']}×")
+    mo = r["metrics_on"]
+    print(f"metrics on against off, same binary: cold start {mo['cold_start_ratio']}× ({mo['cold_start']['median_ms']} ms), idle RSS {mo['idle_rss_ratio']}× ({mo['cold_start']['idle_rss_mb']} MB)")
     print()
     print(f"{'database 40 ms away (4 connections)':40} {'p50 ms':>8} {'≈ round trips':>14}")
     for name, f in r["far_database"]["endpoints"].items():

@@ -34,23 +34,23 @@ app.MapGet("/api/articles", async (HttpContext context) =>
     var date = new byte[24];
     while (await reader.ReadAsync())
     {
-        // Columns in the statement's order: articlescount, outsidepage, slug, title, description,
-        // taglist, createdat, updatedat, authorusername, authorbio, authorimage,
-        // authorfollowing, body, favorited, favoritescount.
+        // Columns in the statement's order: articlescount, outsidepage, id, authorid (the edge
+        // cache's, not answered), slug, title, description, taglist, createdat, updatedat,
+        // authorusername, authorbio, authorimage, authorfollowing, body, favorited, favoritescount.
         total = reader.GetInt64(0);
         if (reader.GetBoolean(1)) continue;
         json.WriteStartObject();
-        json.WriteString("slug", reader.GetString(2));
-        json.WriteString("title", reader.GetString(3));
-        json.WriteString("description", reader.GetString(4));
+        json.WriteString("slug", reader.GetString(4));
+        json.WriteString("title", reader.GetString(5));
+        json.WriteString("description", reader.GetString(6));
         json.WriteStartArray("tagList");
-        foreach (var tag in reader.GetFieldValue<string[]>(5)) json.WriteStringValue(tag);
+        foreach (var tag in reader.GetFieldValue<string[]>(7)) json.WriteStringValue(tag);
         json.WriteEndArray();
-        WriteDate(json, "createdAt", reader.GetDateTime(6), date);
-        WriteDate(json, "updatedAt", reader.GetDateTime(7), date);
-        var (username, bio, image, following) = (reader.GetString(8), reader.IsDBNull(9) ? null : reader.GetString(9), reader.IsDBNull(10) ? null : reader.GetString(10), reader.GetBoolean(11));
-        json.WriteBoolean("favorited", reader.GetBoolean(13));
-        json.WriteNumber("favoritesCount", reader.GetInt64(14));
+        WriteDate(json, "createdAt", reader.GetDateTime(8), date);
+        WriteDate(json, "updatedAt", reader.GetDateTime(9), date);
+        var (username, bio, image, following) = (reader.GetString(10), reader.IsDBNull(11) ? null : reader.GetString(11), reader.IsDBNull(12) ? null : reader.GetString(12), reader.GetBoolean(13));
+        json.WriteBoolean("favorited", reader.GetBoolean(15));
+        json.WriteNumber("favoritesCount", reader.GetInt64(16));
         json.WriteStartObject("author");
         json.WriteString("username", username);
         json.WriteString("bio", bio);

@@ -33,6 +33,7 @@ builder.Services.AddAuthorization();
 builder.Services.AddEdgeCache();
 builder.Services.AddRateLimits();
 builder.Services.AddHealth();
+builder.Services.AddSingleton<Metrics>();
 builder.Services.AddApiDocument();
 
 var app = builder.Build();
@@ -45,7 +46,10 @@ if (settings.Problems.Count > 0)
     return 1;
 }
 
+// Metrics listen from the start (each measurement is counted as it happens), on their own port.
+if (settings.MetricsPort != 0) app.Services.GetRequiredService<Metrics>();
 app.Use(IdleMemory.CountRequests);
+app.UseRequestLog(settings);
 app.UseApiErrors();
 app.UseCors();
 app.UseAuthentication();
@@ -55,6 +59,7 @@ app.UseRateLimiter();
 app.UseEdgeCache();
 
 app.MapHealth();
+Metrics.MapMetrics(app, settings);
 app.MapApiDocument();
 app.MapScalarApiReference("/docs", docs => docs
     .WithTitle("Blog API")

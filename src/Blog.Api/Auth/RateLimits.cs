@@ -23,6 +23,7 @@ internal static class RateLimits
         {
             limiter.OnRejected = (context, _) =>
             {
+                Metrics.RateLimited.Add(1, new KeyValuePair<string, object?>("limit", "per_instance"));
                 var seconds = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)) : 60;
                 context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
                 return new ValueTask(ApiError.Of(StatusCodes.Status429TooManyRequests, "requests", $"too many, try again in {seconds} seconds").ExecuteAsync(context.HttpContext));

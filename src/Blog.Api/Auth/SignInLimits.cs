@@ -83,6 +83,7 @@ internal sealed class SignInLimits(Settings settings)
     /// <summary>429 with Retry-After, in the error shape.</summary>
     public static ApiError TooMany(int retryAfterSeconds)
     {
+        Metrics.RateLimited.Add(1, new KeyValuePair<string, object?>("limit", "sign_in"));
         var seconds = Math.Max(1, retryAfterSeconds);
         return new ApiError(StatusCodes.Status429TooManyRequests, new Dictionary<string, string[]> { ["requests"] = [$"too many, try again in {seconds} seconds"] })
         {

@@ -1,3 +1,4 @@
+using Blog.Api.Hosting;
 using Microsoft.AspNetCore.OutputCaching;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -57,13 +58,19 @@ internal static class EdgeCaching
             context.ResponseExpirationTimeSpan = cache.Lifetime;
             context.CacheVaryByRules.QueryKeys = queryKeys;
             if (cached) context.Tags.Add(cache.Since());
+            else Metrics.CacheLookups.Add(1, new KeyValuePair<string, object?>("result", "bypass"));
             return default;
         }
 
-        public ValueTask ServeFromCacheAsync(OutputCacheContext context, CancellationToken cancellationToken) => default;
+        public ValueTask ServeFromCacheAsync(OutputCacheContext context, CancellationToken cancellationToken)
+        {
+            Metrics.CacheLookups.Add(1, new KeyValuePair<string, object?>("result", "hit"));
+            return default;
+        }
 
         public ValueTask ServeResponseAsync(OutputCacheContext context, CancellationToken cancellationToken)
         {
+            if (context.AllowCacheLookup) Metrics.CacheLookups.Add(1, new KeyValuePair<string, object?>("result", "miss"));
             var response = context.HttpContext.Response;
             if (response.StatusCode != StatusCodes.Status200OK || response.Headers.ContainsKey("Set-Cookie")) context.AllowCacheStorage = false;
             return default;

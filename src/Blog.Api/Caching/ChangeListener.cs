@@ -73,7 +73,7 @@ internal sealed class ChangeListener(EdgeCache cache, string directUrl, TimeSpan
 
     async Task ListenAsync()
     {
-        await using var source = Database.CreateDataSource(directUrl, traced: false, adjust: settings =>
+        await using var source = Database.CreateDataSource(directUrl, traced: false, name: "listener", adjust: settings =>
         {
             settings.Pooling = false;
             settings.ApplicationName = ApplicationName;

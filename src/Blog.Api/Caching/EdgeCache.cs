@@ -47,6 +47,7 @@ internal sealed class EdgeCache : IOutputCacheStore
         // when reads leave the replica (changes it was behind on may never be evicted again).
         replica = db?.Replica;
         if (Enabled && replica is not null) replica.StoppedServing += Clear;
+        if (Enabled) Metrics.Meter.CreateObservableGauge("blog.cache.entries", () => entries.Count, description: "Answers held by the edge cache");
     }
 
     /// <summary>Whether anonymous reads are cached at all (CACHE_SECONDS &gt; 0).</summary>
@@ -93,6 +94,7 @@ internal sealed class EdgeCache : IOutputCacheStore
     {
         if (!Enabled || string.IsNullOrEmpty(changes)) return;
         var (_, tags) = Read(changes);
+        Metrics.CacheEvictions.Add(1, new KeyValuePair<string, object?>("source", "write"));
         EvictTags(tags);
         if (replica is not null && StatementDeadline.Requests.HttpContext is { } http) Db.OnceReplayed(http, () => EvictTags(tags));
     }
@@ -101,6 +103,7 @@ internal sealed class EdgeCache : IOutputCacheStore
     internal void Heard(string payload)
     {
         var (xid, tags) = Read(payload);
+        Metrics.CacheEvictions.Add(1, new KeyValuePair<string, object?>("source", "listener"));
         EvictTags(tags);
         if (replica is not null && xid > 0) _ = EvictReplayedAsync(replica, xid, tags);
     }

@@ -22,10 +22,12 @@ internal static class Database
     /// seconds per statement, 0 for none). With <paramref name="prepare"/>, a statement is
     /// prepared on its second use on a connection (Db says why and when not). Without
     /// <paramref name="traced"/>, its statements make no activities (the service's own probes).
-    /// <paramref name="adjust"/> changes the settings last (the cache's listener).
+    /// <paramref name="adjust"/> changes the settings last (the cache's listener); <paramref name="name"/>
+    /// names the pool in metrics.
     /// </summary>
     public static NpgsqlDataSource CreateDataSource(
-        string databaseUrl, int commandTimeout = CommandTimeout, bool prepare = false, bool traced = true, Action<NpgsqlConnectionStringBuilder>? adjust = null)
+        string databaseUrl, int commandTimeout = CommandTimeout, bool prepare = false, bool traced = true, Action<NpgsqlConnectionStringBuilder>? adjust = null,
+        string name = "primary")
     {
         var settings = new NpgsqlConnectionStringBuilder(DatabaseUrl.ToConnectionString(databaseUrl))
         {
@@ -50,7 +52,8 @@ internal static class Database
         // The slim builder with only what the statements use: built-in scalar types, text[]
         // (tag lists) and TLS (Neon requires it). Npgsql's other mappings (ranges, JSON, geometry,
         // network, full-text search, …) stay out of the binary: 2 MB less code and memory.
-        var builder = new NpgsqlSlimDataSourceBuilder(settings.ConnectionString);
+        // The name is the pool's in metrics and traces (else the connection string, which is long).
+        var builder = new NpgsqlSlimDataSourceBuilder(settings.ConnectionString) { Name = name };
         builder.EnableArrays();
         builder.EnableTransportSecurity();
         // Only built-in types are used: skip the type-loading query on each new physical

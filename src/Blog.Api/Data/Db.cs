@@ -148,7 +148,7 @@ internal sealed class Db
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await using var probe = Database.CreateDataSource(url, traced: false);
+            await using var probe = Database.CreateDataSource(url, traced: false, name: "probe");
             await using var connection = await probe.OpenConnectionAsync(timeout.Token);
             await using var transaction = await connection.BeginTransactionAsync(timeout.Token);
             await using var command = new NpgsqlCommand(
@@ -190,6 +190,7 @@ internal sealed class Db
                 // The old source is left to the collector: requests still running hold its connections.
                 current = Database.CreateDataSource(settings.DatabaseUrl, prepare: false);
                 prepared = false;
+                Metrics.PreparedFallbacks.Add(1);
                 log.LogWarning("The database pooler refused a prepared statement ({SqlState}: {Message}); statements are sent unprepared from now on.", e.SqlState, e.MessageText);
             }
         }

@@ -40,6 +40,8 @@ internal sealed class Replica
         this.settings = settings;
         this.log = log;
         source = Create(prepare: false);
+        Metrics.Meter.CreateObservableGauge("blog.replica.lag", () => Lag.TotalSeconds, unit: "s", description: "How far the read replica was behind at its last check");
+        Metrics.Meter.CreateObservableGauge("blog.replica.serving", () => health == Health.Serving ? 1 : 0, description: "1 while reads go to the read replica");
     }
 
     /// <summary>Where reads go now, and why: the replica only while it is serving.</summary>
@@ -51,7 +53,7 @@ internal sealed class Replica
     /// <summary>Called when the state leaves Serving: an edge cache filled from the replica must forget.</summary>
     public event Action? StoppedServing;
 
-    NpgsqlDataSource Create(bool prepare) => Database.CreateDataSource(url, prepare: prepare, adjust: connection =>
+    NpgsqlDataSource Create(bool prepare) => Database.CreateDataSource(url, prepare: prepare, name: "replica", adjust: connection =>
     {
         // Near by: a replica that does not answer a connection within a second is treated as down.
         if (!connection.ShouldSerialize("Timeout")) connection.Timeout = 1;

@@ -8,7 +8,9 @@ internal static class EdgeHosting
     {
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.ListenAnyIP(kestrel.ApplicationServices.GetRequiredService<Settings>().Port);
+            var settings = kestrel.ApplicationServices.GetRequiredService<Settings>();
+            kestrel.ListenAnyIP(settings.Port);
+            if (settings.MetricsPort != 0) kestrel.ListenAnyIP(settings.MetricsPort);  // Prometheus (Metrics), Fly's private network
             kestrel.Limits.MaxRequestBodySize = Limits.RequestBody;
             kestrel.AddServerHeader = false;
         });

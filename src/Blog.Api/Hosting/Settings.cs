@@ -22,6 +22,9 @@ internal sealed record Settings(
     bool TrustFlyClientIp,
     bool IdleMemoryTrim,
     PreparedStatements PreparedStatements,
+    string Region,
+    int MetricsPort,
+    bool RequestLogs,
     string? ReplicaUrl,
     TimeSpan ReplicaWait,
     TimeSpan ReplicaMaxLag,
@@ -94,6 +97,9 @@ internal sealed record Settings(
             catch (Exception e) when (e is FormatException or ArgumentException) { problems.Add($"{replicaName} is invalid: {e.Message}"); }
         }
         var replicaWait = Number(config, "REPLICA_WAIT_MS", 1000, 1, 60_000, problems);
+        var metricsPort = Number(config, "METRICS_PORT", 0, 0, 65535, problems);
+        if (metricsPort != 0 && metricsPort == port) problems.Add($"METRICS_PORT is invalid: it is PORT ({port}); metrics need a port of their own, which the public one is not.");
+        var requestLogs = config["REQUEST_LOGS"] is not ("false" or "0");
         var replicaMaxLag = Number(config, "REPLICA_MAX_LAG_MS", 2000, 1, 3_600_000, problems);
 
         // Comma-separated origins; unset (or "*") allows any origin, as the seed service did.
@@ -101,6 +107,7 @@ internal sealed record Settings(
         if (origins is [] or ["*"]) origins = null;
 
         return new Settings(databaseUrl ?? "", direct, secret ?? "", port, origins, cacheSeconds, cacheMegabytes, TimeSpan.FromSeconds(listenerIdle), TimeSpan.FromSeconds(shutdownSeconds), signIns, trustFly, idleTrim, prepared,
+            config["FLY_REGION"] is { Length: > 0 } flyRegionName ? flyRegionName : "local", metricsPort, requestLogs,
             replica, TimeSpan.FromMilliseconds(replicaWait), TimeSpan.FromMilliseconds(replicaMaxLag), problems);
     }
 

@@ -145,8 +145,12 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>SIGTERM, as Fly.io (and Kubernetes, and systemd) stop a machine.</summary>
     public Task TerminateAsync() => Processes.RunAsync("kill", "-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
+    bool disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (disposed) return;
+        disposed = true;
         Client?.Dispose();
         if (!process.HasExited)
         {

@@ -13,6 +13,16 @@ public sealed class BenchSmokeTests
     static async Task<JsonElement> ColdStart(string command, int idleSeconds = 6)
     {
         var (database, _) = await (await PostgresServer.Instance).CreateDatabaseAsync("bench");
+        // One article, so that the list answers a row (a reader that gets a column wrong fails on it).
+        await using (var connection = new Npgsql.NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            await using var insert = new Npgsql.NpgsqlCommand("""
+                INSERT INTO users (username, email, password_hash) VALUES ('bench', 'bench@example.com', 'x');
+                INSERT INTO articles (slug, title, description, body, author_id) SELECT 'bench-1', 'Bench', 'd', 'b', id FROM users;
+                """, connection);
+            await insert.ExecuteNonQueryAsync();
+        }
         var output = await Processes.RunAsync("env", $"DATABASE_URL={database}", $"JWT_SECRET={ApiFixture.JwtSecret}", $"IDLE_SECONDS={idleSeconds}",
             "python3", Path.Combine(ServiceProcess.RepositoryRoot, "bench", "coldstart.py"), "1", "/api/articles", command);
         return JsonDocument.Parse(output).RootElement;

@@ -189,7 +189,7 @@ def pgbench(url, statement, seconds, mode):
     return round(float(re.search(r"tps = ([0-9.]+)", output).group(1)), 1)
 
 
-def prepared_statements(aot, database_url, seconds, token, slug, baseline=None):
+def prepared_statements(aot, ceiling_binary, database_url, seconds, token, slug, baseline=None):
     """Each endpoint with statements prepared and not, directly and through PgBouncer 1.25, and
     the baseline revision's binary (as it was before) when there is one. Nothing is pinned
     here: the service, PostgreSQL, the pooler and wrk share both cores, as they would share a
@@ -209,7 +209,6 @@ def prepared_statements(aot, database_url, seconds, token, slug, baseline=None):
         "article": (f"/api/articles/{slug}", None),
     }
     results = {}
-    list_statement = None
     try:
         for path_name, (url, pooler_pid) in paths.items():
             modes = [("unprepared", aot, "off"), ("prepared", aot, "on")] + ([("baseline", baseline, "off")] if baseline else [])
@@ -219,13 +218,11 @@ def prepared_statements(aot, database_url, seconds, token, slug, baseline=None):
                         wrk(service.port, path, 2, 32, auth, pinned=False)  # warm: prepared on each connection
                         figures = measured(service.port, path, seconds, auth, service.process.pid, database_url, pooler_pid)
                         results.setdefault(path_name, {}).setdefault(mode, {})[name] = figures
-                        if name == "list (anonymous)" and list_statement is None:
-                            # The list statement as the service sent it ($1 limit, $2 offset, $3 the reader).
-                            list_statement = sql("SELECT query FROM pg_stat_statements WHERE query LIKE '%FROM article_count%' ORDER BY calls DESC LIMIT 1", database_url)
                         print(f"  {path_name}, {mode}, {name}: {figures['rps']:.0f} req/s; CPU ms per request: "
                               + ", ".join(f"{k} {v}" for k, v in figures["cpu_ms_per_request"].items()))
-        # The database alone, running the service's list statement with constant values.
-        statement = re.sub(r"\$3\b", "NULL::bigint", re.sub(r"\$2\b", "0", re.sub(r"\$1\b", "20", list_statement)))
+        # The database alone, running the service's list statement (as the ceiling prints it) with constant values.
+        list_statement = subprocess.run([*ceiling_binary, "--list-sql"], capture_output=True, text=True, check=True).stdout
+        statement = re.sub(r"@me\b", "NULL::bigint", re.sub(r"@offset\b", "0", re.sub(r"@limit\b", "20", list_statement)))
         ceiling = {}
         for path_name, (url, _) in paths.items():
             for mode, protocol in (("unprepared", "extended"), ("prepared", "prepared")):
@@ -381,7 +378,7 @@ def main():
 
     print("prepared statements, directly and through PgBouncer 1.25")
     baseline_binary = [os.path.join(artifacts, "baseline", "Blog.Api")] if "--baseline" in sys.argv else None
-    results["prepared"] = prepared_statements(aot, database_url, seconds, token, slug, baseline_binary)
+    results["prepared"] = prepared_statements(aot, ceiling, database_url, seconds, token, slug, baseline_binary)
 
     for name, command in (("ceiling", ceiling), ("efcore", efcore)):
         with Server(command, database_url) as baseline:

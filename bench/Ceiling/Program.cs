@@ -5,6 +5,13 @@ using Blog.Api.Data;
 using Npgsql;
 using NpgsqlTypes;
 
+// bench/run's pgbench ceiling runs the service's own list statement: this prints it.
+if (args is ["--list-sql"])
+{
+    Console.Write(ArticleLists.ListSql(tag: false, author: false, favorited: false));
+    return;
+}
+
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(int.Parse(Environment.GetEnvironmentVariable("PORT") ?? "8080", CultureInfo.InvariantCulture)));

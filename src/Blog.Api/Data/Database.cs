@@ -22,7 +22,7 @@ internal static class Database
     /// seconds per statement, 0 for none). With <paramref name="prepare"/>, a statement is
     /// prepared on its second use on a connection (Db says why and when not). Without
     /// <paramref name="traced"/>, its statements make no activities (the service's own probes).
-    /// <paramref name="adjust"/> changes the settings last (the cache's listener); <paramref name="name"/>
+    /// <paramref name="adjust"/> changes the settings before those defaults (the cache's listener, the replica); <paramref name="name"/>
     /// names the pool in metrics.
     /// </summary>
     public static NpgsqlDataSource CreateDataSource(
@@ -45,10 +45,10 @@ internal static class Database
         // Bounded waits, so an unreachable or silent database costs a client a few seconds and
         // a 503, not a hang: connecting (Npgsql's default is 15 s), each statement (the
         // slowest is a few ms), and no wait for a cancellation the database cannot receive.
+        adjust?.Invoke(settings);  // before the defaults below, so it can set its own where the URL did not
         if (!settings.ShouldSerialize("Timeout")) settings.Timeout = 3;
         if (!settings.ShouldSerialize("Command Timeout")) settings.CommandTimeout = commandTimeout;
         if (!settings.ShouldSerialize("Cancellation Timeout")) settings.CancellationTimeout = -1;
-        adjust?.Invoke(settings);
         // The slim builder with only what the statements use: built-in scalar types, text[]
         // (tag lists) and TLS (Neon requires it). Npgsql's other mappings (ranges, JSON, geometry,
         // network, full-text search, …) stay out of the binary: 2 MB less code and memory.

@@ -45,10 +45,7 @@ internal static class UserEndpoints
                 ON CONFLICT DO NOTHING
                 RETURNING id, username, email, bio, image, token_version
             )
-            SELECT CASE WHEN n.allowed THEN NULL ELSE ceil(extract(epoch FROM n.retry_at - now()))::int END AS retryafter,
-                   EXISTS (SELECT 1 FROM users WHERE lower(email) = lower(@email)) AS emailtaken,
-                   c.id, c.username, c.email, c.bio, c.image, c.token_version AS tokenversion
-            FROM network n LEFT JOIN created c ON true
+            {Registration.Answer}
             """, new { network = limits.NetworkKey(http), perMinute = limits.PerMinute, username, email, hash = Passwords.Hash(password!) });
         if (row.RetryAfter is { } seconds) return SignInLimits.TooMany(seconds);
         if (row.Id is not { } id) return ApiError.Taken(row.EmailTaken ? "email" : "username");

@@ -178,42 +178,37 @@ static class ReplicaFixture
 
 public sealed class ReplicaInProcessApi : InProcessApi, IReplicaFixture
 {
-    string database = "";
-    public ReplicaPair Pair { get; private set; } = null!;
-
-    protected override async Task<(string ConnectionString, string Name, string ServiceConnectionString)> CreateDatabaseAsync()
-    {
-        (Pair, database) = await ReplicaFixture.StartAsync();
-        return (Pair.Primary(database), database, Pair.FarPrimary(database));
-    }
-
-    protected override IReadOnlyDictionary<string, string?> ExtraSettings => ReplicaFixture.Settings(Pair, database);
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await Pair.DisposeAsync();
-    }
+    readonly ReplicaDatabase replica = new();
+    public ReplicaPair Pair => replica.Pair;
+    protected override Task<(string ConnectionString, string Name, string ServiceConnectionString)> CreateDatabaseAsync() => replica.CreateAsync();
+    protected override IReadOnlyDictionary<string, string?> ExtraSettings => replica.Settings;
+    public override async Task DisposeAsync() { await base.DisposeAsync(); await replica.DisposeAsync(); }
 }
 
 public sealed class ReplicaAotApi : BinaryApi, IReplicaFixture
 {
+    readonly ReplicaDatabase replica = new();
+    public ReplicaPair Pair => replica.Pair;
+    protected override Task<(string ConnectionString, string Name, string ServiceConnectionString)> CreateDatabaseAsync() => replica.CreateAsync();
+    protected override IReadOnlyDictionary<string, string?> ExtraSettings => replica.Settings;
+    public override async Task DisposeAsync() { await base.DisposeAsync(); await replica.DisposeAsync(); }
+}
+
+/// <summary>What both fixtures hold: the pair and the database on it, the service far from its primary.</summary>
+sealed class ReplicaDatabase : IAsyncDisposable
+{
     string database = "";
     public ReplicaPair Pair { get; private set; } = null!;
 
-    protected override async Task<(string ConnectionString, string Name, string ServiceConnectionString)> CreateDatabaseAsync()
+    public async Task<(string ConnectionString, string Name, string ServiceConnectionString)> CreateAsync()
     {
         (Pair, database) = await ReplicaFixture.StartAsync();
         return (Pair.Primary(database), database, Pair.FarPrimary(database));
     }
 
-    protected override IReadOnlyDictionary<string, string?> ExtraSettings => ReplicaFixture.Settings(Pair, database);
+    public IReadOnlyDictionary<string, string?> Settings => ReplicaFixture.Settings(Pair, database);
 
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await Pair.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => Pair.DisposeAsync();
 }
 
 public sealed class ReplicaInProcess(ReplicaInProcessApi api) : ReplicaTests(api), IClassFixture<ReplicaInProcessApi>;

@@ -34,6 +34,7 @@ builder.Services.AddEdgeCache();
 builder.Services.AddRateLimits();
 builder.Services.AddHealth();
 builder.Services.AddSingleton<Metrics>();
+builder.AddTracing();
 builder.Services.AddApiDocument();
 
 var app = builder.Build();

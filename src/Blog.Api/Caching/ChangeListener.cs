@@ -1,4 +1,5 @@
 using Blog.Api.Data;
+using Blog.Api.Hosting;
 using Npgsql;
 
 namespace Blog.Api.Caching;
@@ -35,7 +36,7 @@ internal sealed class ChangeListener(EdgeCache cache, string directUrl, TimeSpan
     public void Touch()
     {
         Interlocked.Exchange(ref lastActivity, Environment.TickCount64);
-        if (Volatile.Read(ref running) == 0 && Interlocked.Exchange(ref running, 1) == 0) _ = Task.Run(RunAsync);
+        if (Volatile.Read(ref running) == 0 && Interlocked.Exchange(ref running, 1) == 0) Background.Start(RunAsync);
     }
 
     TimeSpan Quiet => TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref lastActivity));

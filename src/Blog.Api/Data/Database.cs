@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Npgsql;
 
 [module: Dapper.DapperAot]
@@ -21,9 +22,10 @@ internal static class Database
     /// names explicitly are kept; the defaults are shortened (<paramref name="commandTimeout"/>
     /// seconds per statement, 0 for none). With <paramref name="prepare"/>, a statement is
     /// prepared on its second use on a connection (Db says why and when not). Without
-    /// <paramref name="traced"/>, its statements make no activities (the service's own probes).
+    /// <paramref name="traced"/>, nothing of it shows in traces (the listener and the probe,
+    /// which only do background work).
     /// <paramref name="adjust"/> changes the settings before those defaults (the cache's listener, the replica); <paramref name="name"/>
-    /// names the pool in metrics.
+    /// names the pool in metrics and traces.
     /// </summary>
     public static NpgsqlDataSource CreateDataSource(
         string databaseUrl, int commandTimeout = CommandTimeout, bool prepare = false, bool traced = true, Action<NpgsqlConnectionStringBuilder>? adjust = null,
@@ -59,7 +61,13 @@ internal static class Database
         // Only built-in types are used: skip the type-loading query on each new physical
         // connection, a round trip that would otherwise delay every cold start.
         builder.ConfigureTypeLoading(types => types.EnableTypeLoading(false));
-        if (!traced) builder.ConfigureTracing(tracing => tracing.ConfigureCommandFilter(_ => false));
+        // Traces (Hosting/Tracing) show a statement only as part of a request: background work
+        // (replica checks, migrations) starts no trace of its own. Opening a physical connection
+        // shows too (a request that waits for a TLS handshake far away should say so).
+        builder.ConfigureTracing(tracing => tracing
+            .ConfigureCommandFilter(_ => traced && Activity.Current is not null)
+            .ConfigureBatchFilter(_ => traced && Activity.Current is not null)
+            .EnablePhysicalOpenTracing(traced));
         return builder.Build();
     }
 }

@@ -123,7 +123,7 @@ internal sealed class Replica
     void Touch()
     {
         Interlocked.Exchange(ref lastActivity, Environment.TickCount64);
-        if (Volatile.Read(ref checking) == 0 && Interlocked.Exchange(ref checking, 1) == 0) _ = Task.Run(CheckLoopAsync);
+        if (Volatile.Read(ref checking) == 0 && Interlocked.Exchange(ref checking, 1) == 0) Background.Start(CheckLoopAsync);
     }
 
     async Task CheckLoopAsync()

@@ -7,7 +7,13 @@ seconds later (the service collects its start-up garbage once quiet; see IdleMem
 stops the process. Repeats and prints one JSON object: the runs, their median, and the
 median RSS at both moments.
 
-usage: coldstart.py RUNS PATH COMMAND... (environment: DATABASE_URL, JWT_SECRET, ...; IDLE_SECONDS)
+With --variants, VARIANTS is a JSON object {name: {"command": [...], "env": {...}}}: the
+variants run in turn, one run each per round, so that whatever else the machine does
+during the measurement falls on all of them alike (sequential batches of runs were seen to
+differ by 1.4× between two identical binaries). Prints {name: figures}.
+
+usage: coldstart.py RUNS PATH COMMAND...          (environment: DATABASE_URL, JWT_SECRET, ...; IDLE_SECONDS)
+       coldstart.py RUNS PATH --variants VARIANTS
 """
 import http.client
 import json
@@ -35,9 +41,9 @@ def rss_mb(pid):
     return 0.0
 
 
-def one_run(command, path):
+def one_run(command, path, extra_env=None):
     port = free_port()
-    env = dict(os.environ, PORT=str(port))
+    env = dict(os.environ, PORT=str(port), **(extra_env or {}))
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -63,17 +69,31 @@ def one_run(command, path):
         process.wait()
 
 
-def main():
-    runs, path, command = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
-    one_run(command, path)  # warm the file cache and the database
-    results = [one_run(command, path) for _ in range(runs)]
+def figures(results):
     times = [t for t, _, _ in results]
-    print(json.dumps({
+    return {
         "runs_ms": [round(t, 1) for t in times],
         "median_ms": round(statistics.median(times), 1),
         "rss_1s_mb": round(statistics.median(r for _, r, _ in results), 1),
         "idle_rss_mb": round(statistics.median(r for _, _, r in results), 1),
-    }))
+    }
+
+
+def main():
+    runs, path = int(sys.argv[1]), sys.argv[2]
+    if sys.argv[3] == "--variants":
+        variants = json.loads(sys.argv[4])
+        for variant in variants.values():
+            one_run(variant["command"], path, variant.get("env"))  # warm the file cache and the database
+        results = {name: [] for name in variants}
+        for _ in range(runs):
+            for name, variant in variants.items():
+                results[name].append(one_run(variant["command"], path, variant.get("env")))
+        print(json.dumps({name: figures(runs) for name, runs in results.items()}))
+        return
+    command = sys.argv[3:]
+    one_run(command, path)  # warm the file cache and the database
+    print(json.dumps(figures([one_run(command, path) for _ in range(runs)])))
 
 
 if __name__ == "__main__":

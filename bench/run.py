@@ -252,6 +252,14 @@ def cold_start(command, database_url, runs, **settings):
     return json.loads(output)
 
 
+def cold_starts(variants, database_url, runs):
+    """Several variants' cold starts, measured in turn (coldstart.py --variants)."""
+    env = dict(os.environ, DATABASE_URL=database_url, JWT_SECRET=SECRET, ASPNETCORE_ENVIRONMENT="Production")
+    output = subprocess.run([sys.executable, os.path.join(HERE, "coldstart.py"), str(runs), "/api/articles", "--variants", json.dumps(variants)],
+                            env=env, capture_output=True, text=True, check=True).stdout
+    return json.loads(output)
+
+
 class DelayProxy:
     """TCP proxy adding DELAY seconds each way: ../shared/tools/latency-proxy.py when it is
     there (the team's tool), else the same behaviour in-process."""
@@ -330,19 +338,24 @@ def main():
     }
 
     print("cold start (exec → first GET /api/articles 200), median of", runs, "runs each")
-    results["cold_start"] = {"aot": cold_start(aot, database_url, runs), "jit": cold_start(jit, database_url, max(3, runs // 2)),
+    # The service, with metrics on (the operability budget: a Prometheus port, every meter
+    # listened to, traces off) and the baseline revision run in turn, so they compare fairly.
+    variants = {"aot": {"command": aot}, "metrics_on": {"command": aot, "env": {"METRICS_PORT": str(free_port())}}}
+    if "--baseline" in sys.argv:
+        baseline = [os.path.join(artifacts, "baseline", "Blog.Api")]
+        variants["baseline"] = {"command": baseline}
+    starts = cold_starts(variants, database_url, max(runs, 5))
+    results["cold_start"] = {"aot": starts["aot"], "jit": cold_start(jit, database_url, max(3, runs // 2)),
                              "ceiling": cold_start(ceiling, database_url, 3)}
     results["cold_start"]["jit_over_aot"] = round(results["cold_start"]["jit"]["median_ms"] / results["cold_start"]["aot"]["median_ms"], 1)
     results["size"] = {"aot_binary_mb": round(os.path.getsize(aot[0]) / 2**20, 1)}
-    # Metrics on (a Prometheus port, every meter listened to), traces off: the operability budget.
-    on = cold_start(aot, database_url, runs, METRICS_PORT=str(free_port()))
+    on = starts["metrics_on"]
     results["metrics_on"] = {"cold_start": on, "cold_start_ratio": round(on["median_ms"] / results["cold_start"]["aot"]["median_ms"], 2),
                              "idle_rss_ratio": round(on["idle_rss_mb"] / results["cold_start"]["aot"]["idle_rss_mb"], 2)}
     print(f"  metrics on: {on['median_ms']} ms, idle {on['idle_rss_mb']} MB")
     if "--baseline" in sys.argv:
         # The same figures for an earlier revision, built and measured in this run.
-        baseline = [os.path.join(artifacts, "baseline", "Blog.Api")]
-        figures = cold_start(baseline, database_url, runs)
+        figures = starts["baseline"]
         results["baseline"] = {"revision": sys.argv[sys.argv.index("--baseline") + 1], "cold_start": figures,
                                "binary_mb": round(os.path.getsize(baseline[0]) / 2**20, 1),
                                "cold_start_ratio": round(results["cold_start"]["aot"]["median_ms"] / figures["median_ms"], 2),
@@ -427,6 +440,9 @@ def main():
     finally:
         proxy.close()
 
+    print("the dashboard's panels, from /metrics under load")
+    results["dashboard"] = dashboard(aot, database_url, token, slug, 3 if quick else 6)
+
     print("read replicas (scripts/replica-pair: the primary and its WAL 40 ms away, the replica near)")
     results["replica"] = replica_reads(aot, seconds, 20 if quick else 100)
 
@@ -437,6 +453,7 @@ def main():
     chart(results, output_dir)
     chart_prepared(results, output_dir)
     chart_edge(results, output_dir)
+    chart_dashboard(results, output_dir)
     print_table(results)
 
 
@@ -694,6 +711,115 @@ plot '{output_dir}/edge.dat' using 2:xtic(1) title 'to the primary' lc rgb '#dd6
 """
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
     os.remove(os.path.join(output_dir, "edge.dat"))
+
+
+def scrape(port):
+    """The binary's /metrics as {(name, labels as a frozenset): value}."""
+    samples = {}
+    for line in fetch(port, "GET", "/metrics")[1].decode().splitlines():
+        match = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\} (\S+)$', line)
+        if match:
+            labels = frozenset(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(2)))
+            samples[(match.group(1), labels)] = float(match.group(3))
+    return samples
+
+
+def dashboard_panels(before, after, seconds):
+    """The dashboard's panels for one scrape interval, computed as its PromQL would."""
+    def total(name, keep=lambda labels: True):
+        return sum(v for (n, labels), v in after.items() if n == name and keep(dict(labels))) - \
+            sum(v for (n, labels), v in before.items() if n == name and keep(dict(labels)))
+    api = lambda labels: labels.get("http_route") != "/metrics"
+    requests = total("http_server_request_duration_seconds_count", api)
+    errors = total("http_server_request_duration_seconds_count", lambda l: api(l) and l.get("http_response_status_code", "").startswith(("4", "5")))
+    buckets = {}
+    for (n, labels), v in after.items():
+        labels = dict(labels)
+        if n == "http_server_request_duration_seconds_bucket" and api(labels):
+            key = (n, frozenset(labels.items()))
+            buckets[labels["le"]] = buckets.get(labels["le"], 0) + v - before.get(key, 0)
+    bounds = sorted(((float("inf") if le == "+Inf" else float(le)), count) for le, count in buckets.items())
+
+    def quantile(q):  # histogram_quantile: linear within the bucket
+        if not bounds or bounds[-1][1] == 0:
+            return 0.0
+        rank, lower, below = q * bounds[-1][1], 0.0, 0.0
+        for upper, count in bounds:
+            if count >= rank:
+                if upper == float("inf"):
+                    return lower * 1000
+                return (lower + (upper - lower) * (rank - below) / max(count - below, 1e-9)) * 1000
+            lower, below = upper, count
+        return lower * 1000
+    used = sum(v for (n, labels), v in after.items() if n == "db_client_connection_count" and
+               dict(labels).get("db_client_connection_state") == "used" and dict(labels).get("db_client_connection_pool_name") == "primary")
+    hits = total("blog_cache_lookups_total", lambda l: l.get("result") == "hit")
+    lookups = total("blog_cache_lookups_total")
+    return {"rps": round(requests / seconds, 1), "errors_rps": round(errors / seconds, 1), "p50_ms": round(quantile(0.5), 3),
+            "p99_ms": round(quantile(0.99), 3), "pool_used": used, "cache_hit_pct": round(100 * hits / lookups, 1) if lookups else None}
+
+
+def dashboard(aot, database_url, token, slug, phase_seconds):
+    """The Grafana dashboard's panels (docs/grafana-dashboard.json), drawn from the binary's own
+    /metrics while it serves three phases of load: anonymous reads (the edge cache), signed-in
+    reads (the database) and articles with some misses (404s). bench/results/dashboard.svg
+    stands in for a screenshot of the dashboard (no Grafana on this machine)."""
+    metrics_port = free_port()
+    phases = [("anonymous list", [("/api/articles", None, 32)]),
+              ("signed-in list", [("/api/articles", token, 32)]),
+              ("articles, some missing", [(f"/api/articles/{slug}", None, 28), ("/api/articles/no-such-article", None, 4)])]
+    series, started = [], time.time()
+    with Server(aot, database_url, DIRECT_DATABASE_URL=database_url, METRICS_PORT=str(metrics_port), FLY_REGION="bench") as service:
+        until_cached(service.port, "/api/articles")
+        previous, previous_at = scrape(metrics_port), time.time()
+        for name, loads in phases:
+            runs = [subprocess.Popen(["taskset", "-c", "1", "wrk", "-t", "1", "-c", str(connections), "-d", f"{phase_seconds}s",
+                                      *(["-H", f"Authorization: Token {auth}"] if auth else []), f"http://127.0.0.1:{service.port}{path}"],
+                                     stdout=subprocess.DEVNULL) for path, auth, connections in loads]
+            while any(run.poll() is None for run in runs):
+                time.sleep(0.5)
+                now, now_at = scrape(metrics_port), time.time()
+                series.append({"t": round(now_at - started, 2), "phase": name, **dashboard_panels(previous, now, now_at - previous_at)})
+                previous, previous_at = now, now_at
+    for name, _ in phases:
+        points = [p for p in series if p["phase"] == name and p["rps"] > 0]
+        print(f"  {name}: {statistics.median(p['rps'] for p in points):.0f} req/s, p50 {statistics.median(p['p50_ms'] for p in points):.2f} ms, "
+              f"p99 {statistics.median(p['p99_ms'] for p in points):.2f} ms, cache hits {statistics.median(p['cache_hit_pct'] or 0 for p in points):.0f}%")
+    return {"phases": [name for name, _ in phases], "series": series}
+
+
+def chart_dashboard(r, output_dir):
+    """bench/results/dashboard.svg: four of the dashboard's panels, from the bench's scrapes."""
+    series = r["dashboard"]["series"]
+    with open(os.path.join(output_dir, "dashboard.dat"), "w") as data:
+        data.writelines(f'{p["t"]} {p["rps"]} {p["errors_rps"]} {p["p50_ms"]} {p["p99_ms"]} {p["pool_used"]} {p["cache_hit_pct"] if p["cache_hit_pct"] is not None else "NaN"}\n'
+                        for p in series)
+    d = f"'{output_dir}/dashboard.dat'"
+    script = f"""
+set terminal svg size 1000,560 font 'sans,10' background '#ffffff'
+set output '{output_dir}/dashboard.svg'
+set multiplot layout 2,2 title "Dashboard panels from the binary's own /metrics, {r['date']}\\nload: anonymous list (cached), then signed-in list (the database), then articles with some 404s"
+set grid lc rgb '#dddddd'
+set key top left
+set xlabel 'seconds'
+set yrange [0:*]
+set title 'Requests per second'
+plot {d} using 1:2 with lines lw 2 lc rgb '#2b6cb0' title 'all', '' using 1:3 with lines lw 2 lc rgb '#e53e3e' title '4xx and 5xx'
+set title 'Latency (ms)'
+set logscale y
+set yrange [0.05:*]
+plot {d} using 1:4 with lines lw 2 lc rgb '#38a169' title 'p50', '' using 1:5 with lines lw 2 lc rgb '#dd6b20' title 'p99'
+unset logscale y
+set yrange [0:*]
+set title 'Pool: connections in use (primary)'
+plot {d} using 1:6 with steps lw 2 lc rgb '#805ad5' title 'used'
+set title 'Edge cache hit rate (%)'
+set yrange [0:105]
+plot {d} using 1:7 with lines lw 2 lc rgb '#2b6cb0' title 'hits / lookups'
+unset multiplot
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    os.remove(os.path.join(output_dir, "dashboard.dat"))
 
 
 def largest_requests(log_path):

@@ -45,7 +45,14 @@ internal sealed class Metrics : IDisposable
     readonly MeterListener listener = new();
     readonly Dictionary<Instrument, Family> families = [];
     readonly Lock gate = new();
+    readonly Lock scraping = new();  // one scrape at a time: each resets and re-reads the observable instruments
     readonly string region;
+
+    // Creates the service's instruments before the first instance exists (the class is not
+    // beforefieldinit): created lazily during the listener's start, they were never enabled.
+    static Metrics()
+    {
+    }
 
     public Metrics(Settings settings)
     {
@@ -76,8 +83,10 @@ internal sealed class Metrics : IDisposable
             switch (instrument)
             {
                 case { IsObservable: true }:
+                    series.Value += value;  // summed over the callbacks of one scrape (two pools may share a name)
+                    break;
                 case Gauge<long> or Gauge<int> or Gauge<double> or Gauge<float> or Gauge<short> or Gauge<byte> or Gauge<decimal>:
-                    series.Value = value;  // the current value or total
+                    series.Value = value;  // the current value
                     break;
                 case Histogram<long> or Histogram<int> or Histogram<double> or Histogram<float> or Histogram<short> or Histogram<byte> or Histogram<decimal>:
                     series.Value += value;
@@ -130,7 +139,19 @@ internal sealed class Metrics : IDisposable
     /// <summary>Every series now, in Prometheus's text format (version 0.0.4).</summary>
     public string Scrape()
     {
-        listener.RecordObservableInstruments();
+        lock (scraping)
+        {
+            lock (gate)
+            {
+                foreach (var series in families.Values.Where(f => f.Instrument.IsObservable).SelectMany(f => f.Series.Values)) series.Value = 0;
+            }
+            listener.RecordObservableInstruments();
+            return Write();
+        }
+    }
+
+    string Write()
+    {
         var text = new StringBuilder();
         lock (gate)
         {

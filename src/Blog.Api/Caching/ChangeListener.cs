@@ -74,7 +74,7 @@ internal sealed class ChangeListener(EdgeCache cache, string directUrl, TimeSpan
 
     async Task ListenAsync()
     {
-        await using var source = Database.CreateDataSource(directUrl, traced: false, name: "listener", adjust: settings =>
+        await using var source = Database.CreateDataSource(directUrl, name: "listener", adjust: settings =>
         {
             settings.Pooling = false;
             settings.ApplicationName = ApplicationName;

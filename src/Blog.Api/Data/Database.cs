@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Npgsql;
 
 [module: Dapper.DapperAot]
@@ -21,14 +20,12 @@ internal static class Database
     /// cheap to open far from the database are set here, whatever the URL says. Waits the URL
     /// names explicitly are kept; the defaults are shortened (<paramref name="commandTimeout"/>
     /// seconds per statement, 0 for none). With <paramref name="prepare"/>, a statement is
-    /// prepared on its second use on a connection (Db says why and when not). Without
-    /// <paramref name="traced"/>, nothing of it shows in traces (the listener and the probe,
-    /// which only do background work).
+    /// prepared on its second use on a connection (Db says why and when not).
     /// <paramref name="adjust"/> changes the settings before those defaults (the cache's listener, the replica); <paramref name="name"/>
     /// names the pool in metrics and traces.
     /// </summary>
     public static NpgsqlDataSource CreateDataSource(
-        string databaseUrl, int commandTimeout = CommandTimeout, bool prepare = false, bool traced = true, Action<NpgsqlConnectionStringBuilder>? adjust = null,
+        string databaseUrl, int commandTimeout = CommandTimeout, bool prepare = false, Action<NpgsqlConnectionStringBuilder>? adjust = null,
         string name = "primary")
     {
         var settings = new NpgsqlConnectionStringBuilder(DatabaseUrl.ToConnectionString(databaseUrl))
@@ -61,13 +58,6 @@ internal static class Database
         // Only built-in types are used: skip the type-loading query on each new physical
         // connection, a round trip that would otherwise delay every cold start.
         builder.ConfigureTypeLoading(types => types.EnableTypeLoading(false));
-        // Traces (Hosting/Tracing) show a statement only as part of a request: background work
-        // (replica checks, migrations) starts no trace of its own. Opening a physical connection
-        // shows too (a request that waits for a TLS handshake far away should say so).
-        builder.ConfigureTracing(tracing => tracing
-            .ConfigureCommandFilter(_ => traced && Activity.Current is not null)
-            .ConfigureBatchFilter(_ => traced && Activity.Current is not null)
-            .EnablePhysicalOpenTracing(traced));
         return builder.Build();
     }
 }

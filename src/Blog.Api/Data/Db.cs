@@ -95,7 +95,7 @@ internal sealed class Db
 
     NpgsqlConnection Connection()
     {
-        if (Environment.TickCount64 >= Interlocked.Read(ref nextProbe) && Interlocked.Exchange(ref probing, 1) == 0) _ = ProbeAsync();
+        if (Environment.TickCount64 >= Interlocked.Read(ref nextProbe) && Interlocked.Exchange(ref probing, 1) == 0) Background.Start(ProbeAsync);
         return current.CreateConnection();
     }
 
@@ -148,7 +148,7 @@ internal sealed class Db
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await using var probe = Database.CreateDataSource(url, traced: false, name: "probe");
+            await using var probe = Database.CreateDataSource(url, name: "probe");
             await using var connection = await probe.OpenConnectionAsync(timeout.Token);
             await using var transaction = await connection.BeginTransactionAsync(timeout.Token);
             await using var command = new NpgsqlCommand(

@@ -9,8 +9,8 @@ namespace Blog.Api.Hosting;
 /// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_PROTOCOL,
 /// OTEL_TRACES_SAMPLER and the rest are read by the SDK itself). Off, nothing is registered
 /// and no activity is created. Each request's server span has its statements as child spans
-/// (Npgsql's ActivitySource; Database.CreateDataSource traces only statements that run inside
-/// a request, so the listener's pings and the replica checks do not start traces of their own).
+/// (Npgsql's ActivitySource), and a CONNECT span when it opened a connection. Background work
+/// (the listener's pings, replica checks; see Background) starts no trace of its own.
 /// </summary>
 internal static class Tracing
 {

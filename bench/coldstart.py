@@ -89,7 +89,7 @@ def main():
         for _ in range(runs):
             for name, variant in variants.items():
                 results[name].append(one_run(variant["command"], path, variant.get("env")))
-        print(json.dumps({name: figures(runs) for name, runs in results.items()}))
+        print(json.dumps({name: figures(measured) for name, measured in results.items()}))
         return
     command = sys.argv[3:]
     one_run(command, path)  # warm the file cache and the database

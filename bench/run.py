@@ -236,20 +236,20 @@ def prepared_statements(aot, ceiling_binary, database_url, seconds, token, slug,
     return results
 
 
+def wrk_command(port, path, seconds, connections, token=None, pinned=True):
+    """wrk, one thread, on CPU 1 unless unpinned; it prints report.lua's JSON line last."""
+    return [*(["taskset", "-c", "1"] if pinned else []), "wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s",
+            "-s", os.path.join(HERE, "report.lua"), *(["-H", f"Authorization: Token {token}"] if token else []),
+            f"http://127.0.0.1:{port}{path}"]
+
+
 def wrk(port, path, seconds, connections, token=None, pinned=True):
-    command = [*(["taskset", "-c", "1"] if pinned else []), "wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s",
-               "-s", os.path.join(HERE, "report.lua")]
-    if token:
-        command += ["-H", f"Authorization: Token {token}"]
-    output = subprocess.run([*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True).stdout
+    output = subprocess.run(wrk_command(port, path, seconds, connections, token, pinned), capture_output=True, text=True, check=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
 def cold_start(command, database_url, runs, **settings):
-    env = dict(os.environ, DATABASE_URL=database_url, JWT_SECRET=SECRET, ASPNETCORE_ENVIRONMENT="Production", **settings)
-    output = subprocess.run([sys.executable, os.path.join(HERE, "coldstart.py"), str(runs), "/api/articles", *command],
-                            env=env, capture_output=True, text=True, check=True).stdout
-    return json.loads(output)
+    return cold_starts({"only": {"command": command, "env": settings}}, database_url, runs)["only"]
 
 
 def cold_starts(variants, database_url, runs):
@@ -773,9 +773,8 @@ def dashboard(aot, database_url, token, slug, phase_seconds):
         until_cached(service.port, "/api/articles")
         previous, previous_at = scrape(metrics_port), time.time()
         for name, loads in phases:
-            runs = [subprocess.Popen(["taskset", "-c", "1", "wrk", "-t", "1", "-c", str(connections), "-d", f"{phase_seconds}s",
-                                      *(["-H", f"Authorization: Token {auth}"] if auth else []), f"http://127.0.0.1:{service.port}{path}"],
-                                     stdout=subprocess.DEVNULL) for path, auth, connections in loads]
+            runs = [subprocess.Popen(wrk_command(service.port, path, phase_seconds, connections, auth), stdout=subprocess.DEVNULL)
+                    for path, auth, connections in loads]
             while any(run.poll() is None for run in runs):
                 time.sleep(0.5)
                 now, now_at = scrape(metrics_port), time.time()

@@ -14,7 +14,7 @@ namespace Blog.Api.Hosting;
 /// </summary>
 internal static class Tracing
 {
-    public static bool Enabled(IConfiguration config) =>
+    static bool Enabled(IConfiguration config) =>
         (config["OTEL_EXPORTER_OTLP_ENDPOINT"] is { Length: > 0 } || config["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] is { Length: > 0 })
         && !string.Equals(config["OTEL_SDK_DISABLED"], "true", StringComparison.OrdinalIgnoreCase);
 

@@ -8,7 +8,7 @@ using NpgsqlTypes;
 // bench/run's pgbench ceiling runs the service's own list statement: this prints it.
 if (args is ["--list-sql"])
 {
-    Console.Write(ArticleLists.ListSql(tag: false, author: false, favorited: false));
+    Console.Write(ArticleLists.ListSql(tag: false, author: false, favorited: false));  // the statement alone (pgbench runs it with constants)
     return;
 }
 
@@ -24,7 +24,7 @@ app.MapGet("/api/articles", async (HttpContext context) =>
 {
     var limit = int.TryParse(context.Request.Query["limit"], out var l) ? l : 20;
     var offset = int.TryParse(context.Request.Query["offset"], out var o) ? o : 0;
-    await using var command = db.CreateCommand(ArticleLists.ListSql(tag: false, author: false, favorited: false));
+    await using var command = db.CreateCommand(ArticleLists.Sent(ArticleLists.ListSql(tag: false, author: false, favorited: false)));
     command.Parameters.Add(new NpgsqlParameter("tag", NpgsqlDbType.Text) { Value = DBNull.Value });
     command.Parameters.Add(new NpgsqlParameter("author", NpgsqlDbType.Text) { Value = DBNull.Value });
     command.Parameters.Add(new NpgsqlParameter("favorited", NpgsqlDbType.Text) { Value = DBNull.Value });

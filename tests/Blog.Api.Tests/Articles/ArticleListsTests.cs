@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Blog.Api.Articles;
 using Blog.Api.Tests.Infrastructure;
 
 namespace Blog.Api.Tests.Articles;
@@ -68,6 +69,24 @@ public abstract class ArticleListsTests(ApiFixture api) : ApiTests(api)
         Assert.Equal(0, none["articlesCount"].GetInt64());
     }
 
+    /// <summary>Each filter combination sends its own statement, set to run on its generic plan (ListPlansTests).</summary>
+    [Theory]
+    [InlineData(false, false, false)]
+    [InlineData(true, false, false)]
+    [InlineData(false, true, false)]
+    [InlineData(false, false, true)]
+    [InlineData(true, true, false)]
+    [InlineData(true, false, true)]
+    [InlineData(false, true, true)]
+    [InlineData(true, true, true)]
+    public async Task Each_filter_combination_sends_its_own_statement(bool tag, bool author, bool favorited)
+    {
+        var user = await Register("user");
+        string?[] filters = [tag ? "tag=dragons" : null, author ? $"author={user.Username}" : null, favorited ? $"favorited={user.Username}" : null];
+        var reply = await Get($"/api/articles?{string.Join('&', filters.OfType<string>())}", user.Token);
+        reply.Is(HttpStatusCode.OK).Sent(ArticleLists.Sent(ArticleLists.ListSql(tag, author, favorited)));
+    }
+
     [Fact]
     public async Task Favorited_and_following_are_relative_to_the_caller()
     {
@@ -118,7 +137,7 @@ public abstract class ArticleListsTests(ApiFixture api) : ApiTests(api)
 
         var feed = await Get("/api/articles/feed", reader.Token);
 
-        feed.Is(HttpStatusCode.OK).TookRoundTrips(1);
+        feed.Is(HttpStatusCode.OK).TookRoundTrips(1).Sent(ArticleLists.Sent(ArticleLists.FeedSql));
         Assert.Equal(["Followed 2", "Followed 1"], Titles(feed));
         Assert.Equal(2, feed["articlesCount"].GetInt64());
         Assert.All(feed["articles"].EnumerateArray(), a => Assert.True(a.GetProperty("author").GetProperty("following").GetBoolean()));

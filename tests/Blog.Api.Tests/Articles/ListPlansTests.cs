@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Blog.Api.Articles;
+using Blog.Api.Data;
 using Blog.Api.Tests.Infrastructure;
 using Npgsql;
 using Xunit.Abstractions;
@@ -90,6 +91,55 @@ public sealed class ListPlansTests(LargeDatabase db, ITestOutputHelper output) :
     public async Task The_feed_has_a_generic_plan_on_indexes_as_good_as_the_custom_one()
     {
         await AssertPlansAsync("feed", ArticleLists.FeedSql, new() { ["limit"] = 20, ["offset"] = 0, ["me"] = 1L });
+    }
+
+    /// <summary>
+    /// As the service sends them and prepares them (Npgsql's automatic preparation, as Db sets
+    /// it up), each list statement and the feed is planned once per connection: every prepared
+    /// execution runs the generic plan. Left to plan_cache_mode = auto, PostgreSQL plans the
+    /// list and the tag list anew on every call (ArticleLists.Sent says why).
+    /// </summary>
+    [Theory]
+    [InlineData(null, null, null)]
+    [InlineData("topic1", null, null)]
+    [InlineData(null, "user42", null)]
+    [InlineData(null, null, "user42")]
+    [InlineData(null, "user42", "user7")]
+    [InlineData("topic1", "user7919", null)]
+    [InlineData("topic1", null, "user42")]
+    [InlineData("topic1", "user42", "user42")]
+    [InlineData("feed", null, null)]
+    public async Task As_sent_and_prepared_each_list_statement_is_planned_once_per_connection(string? tag, string? author, string? favorited)
+    {
+        var statement = tag == "feed" ? ArticleLists.FeedSql : ArticleLists.ListSql(tag is not null, author is not null, favorited is not null);
+        await using var source = Database.CreateDataSource(db.ConnectionString, prepare: true);
+        await using var connection = await source.OpenConnectionAsync();
+        const int Calls = 10;
+        for (var call = 0; call < Calls; call++)
+        {
+            await using var command = new NpgsqlCommand(ArticleLists.Sent(statement), connection);
+            foreach (var (name, value) in new[] { ("tag", tag), ("author", author), ("favorited", favorited) })
+            {
+                command.Parameters.Add(new NpgsqlParameter(name, NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)value ?? DBNull.Value });
+            }
+            command.Parameters.AddWithValue("limit", 20);
+            command.Parameters.AddWithValue("offset", call);
+            command.Parameters.Add(new NpgsqlParameter("me", NpgsqlTypes.NpgsqlDbType.Bigint) { Value = call % 2 == 0 ? DBNull.Value : 1L });
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync()) { }
+        }
+
+        await using var plans = new NpgsqlCommand("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE 'WITH%'", connection);
+        await using var counts = await plans.ExecuteReaderAsync();
+        Assert.True(await counts.ReadAsync(), "the statement was not prepared");
+        var (generic, custom) = (counts.GetInt64(0), counts.GetInt64(1));
+        output.WriteLine($"{tag} {author} {favorited}: generic {generic}, custom {custom}");
+        Assert.Equal(0, custom);
+        Assert.True(generic >= Calls - 2, $"{generic} executions on the generic plan");  // Npgsql prepares on the second use
+        // And the setting ended with the statement.
+        await counts.DisposeAsync();
+        plans.CommandText = "SHOW plan_cache_mode";
+        Assert.Equal("auto", await plans.ExecuteScalarAsync());
     }
 
     /// <summary>

@@ -125,6 +125,13 @@ public sealed record Reply(
         return this;
     }
 
+    /// <summary>Asserts the one statement the request sent, word for word (where it can be observed).</summary>
+    public Reply Sent(string statement)
+    {
+        if (Statements is { } sent) Assert.Equal([statement], sent);
+        return this;
+    }
+
     /// <summary>Asserts the number of database round trips (where they can be observed).</summary>
     public Reply TookRoundTrips(int expected)
     {

@@ -33,9 +33,10 @@ internal static class ArticleSql
         EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = @me AND fo.followee_id = u.id) AS authorfollowing
         """;
 
+    /// <summary>Whether <c>@me</c> favorited article <c>a</c>, and its count (kept by triggers, migration 0009).</summary>
     public const string Favorites = """
         EXISTS (SELECT 1 FROM favorites f WHERE f.user_id = @me AND f.article_id = a.id) AS favorited,
-        (SELECT count(*) FROM favorites f WHERE f.article_id = a.id) AS favoritescount
+        a.favorites_count AS favoritescount
         """;
 
     /// <summary>

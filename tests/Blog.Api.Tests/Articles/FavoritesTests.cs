@@ -54,6 +54,36 @@ public abstract class FavoritesTests(ApiFixture api) : ApiTests(api)
         Assert.Equal(5, article.GetProperty("favoritesCount").GetInt64());
         Assert.Equal(5, await CountAsync("SELECT count(*) FROM favorites"));
     }
+
+    [Fact]
+    public async Task The_count_follows_favorites_written_outside_the_API()
+    {
+        var author = await Register("author");
+        var fans = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Register("fan")));
+        var first = (await CreateArticle(author, "First")).GetProperty("slug").GetString();
+        await CreateArticle(author, "Second");
+
+        // Many rows in one statement, as a seed writes them.
+        await ExecuteAsync("INSERT INTO favorites (user_id, article_id) SELECT u.id, a.id FROM users u CROSS JOIN articles a WHERE u.username <> @name", new { name = author.Username });
+        await AssertCountsShownTo(author, 3, 3);
+
+        // A user's favorites go with the account.
+        await ExecuteAsync("DELETE FROM users WHERE username = @name", new { name = fans[0].Username });
+        await AssertCountsShownTo(author, 2, 2);
+
+        await ExecuteAsync("DELETE FROM favorites WHERE article_id = (SELECT id FROM articles WHERE slug = @first)", new { first });
+        await AssertCountsShownTo(author, 2, 0);
+
+        await ExecuteAsync("TRUNCATE favorites");
+        await AssertCountsShownTo(author, 0, 0);
+    }
+
+    /// <summary>Checks the favoritesCount of each article in the list, newest first (signed in: not from the edge cache).</summary>
+    async Task AssertCountsShownTo(TestUser user, params long[] expected)
+    {
+        var list = (await Get("/api/articles", user.Token)).Is(HttpStatusCode.OK);
+        Assert.Equal(expected, list["articles"].EnumerateArray().Select(article => article.GetProperty("favoritesCount").GetInt64()));
+    }
 }
 
 public sealed class FavoritesInProcess(InProcessApi api) : FavoritesTests(api), IClassFixture<InProcessApi>;

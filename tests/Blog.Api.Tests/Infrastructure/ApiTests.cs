@@ -84,6 +84,13 @@ public abstract class ApiTests(ApiFixture api) : IAsyncLifetime
         await using var connection = await api.Db.OpenConnectionAsync();
         return await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection, sql, parameters);
     }
+
+    /// <summary>Writes to the database directly, as a seed or a person with psql would.</summary>
+    protected async Task ExecuteAsync(string sql, object? parameters = null)
+    {
+        await using var connection = await api.Db.OpenConnectionAsync();
+        await Dapper.SqlMapper.ExecuteAsync(connection, sql, parameters);
+    }
 }
 
 public sealed record TestUser(string Username, string Email, string Password, string Token);

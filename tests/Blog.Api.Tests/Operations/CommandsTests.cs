@@ -122,4 +122,29 @@ public sealed class CommandsTests
         var names = (await check.QueryAsync<string>("SELECT username FROM users ORDER BY id")).ToArray();
         Assert.Equal(["alice", "alice-2", "BOB", "\u0430lice"], names);  // the Cyrillic а stays: it is another name
     }
+
+    [Fact]
+    public async Task Migration_0009_counts_the_favorites_made_before_it()
+    {
+        var database = await (await PostgresServer.Instance).CreateEmptyDatabaseAsync();
+        await using var db = NpgsqlDataSource.Create(database);
+        await Migrations.ApplyAsync(db, through: 8);
+        await using (var connection = await db.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("""
+                INSERT INTO users (username, email, password_hash) SELECT 'user' || i, 'user' || i || '@example.com', 'x' FROM generate_series(1, 3) AS i;
+                INSERT INTO articles (slug, title, description, body, author_id)
+                SELECT 'article-' || i, 'Article ' || i, 'd', 'b', 1 FROM generate_series(1, 3) AS i;
+                INSERT INTO favorites (user_id, article_id) VALUES (1, 1), (2, 1), (3, 1), (2, 2);
+                """);
+        }
+
+        await Migrations.ApplyAsync(db);
+
+        await using var check = await db.OpenConnectionAsync();
+        var counts = await check.QueryAsync<long>("SELECT favorites_count FROM articles ORDER BY id");
+        Assert.Equal([3, 1, 0], counts);
+        await check.ExecuteAsync("INSERT INTO favorites (user_id, article_id) VALUES (1, 3)");
+        Assert.Equal(1L, await check.ExecuteScalarAsync<long>("SELECT favorites_count FROM articles WHERE id = 3"));
+    }
 }

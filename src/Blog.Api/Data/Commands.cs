@@ -41,7 +41,7 @@ internal static class Commands
             }
             return 0;
         }
-        catch (NpgsqlException e)
+        catch (Exception e) when (e is NpgsqlException or MigrationHistoryException)
         {
             Console.Error.WriteLine($"{command} failed: {e.Message}");
             return 1;

@@ -38,15 +38,26 @@ internal static class Migrations
             );
             """, ct);
 
-        var applied = new HashSet<int>();
-        await using (var cmd = new NpgsqlCommand("SELECT version FROM schema_migrations", connection))
+        var applied = new Dictionary<int, string>();
+        await using (var cmd = new NpgsqlCommand("SELECT version, name FROM schema_migrations", connection))
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {
-            while (await reader.ReadAsync(ct)) applied.Add(reader.GetInt32(0));
+            while (await reader.ReadAsync(ct)) applied.Add(reader.GetInt32(0), reader.GetString(1));
+        }
+        // A version applied under another name is another build's migration (a branch, an
+        // experiment): the schema is not the one this build's statements expect, and applying
+        // the rest over it would hide that until requests fail.
+        foreach (var (version, name) in Embedded)
+        {
+            if (applied.TryGetValue(version, out var other) && other != name)
+            {
+                throw new MigrationHistoryException(
+                    $"the database has migration {version} as {other}, where this build has {name}: it was migrated by another build. Restore it, or undo {other} and delete its row from schema_migrations.");
+            }
         }
 
         var ran = new List<string>();
-        foreach (var (version, name) in Embedded.Where(m => !applied.Contains(m.Version) && m.Version <= through))
+        foreach (var (version, name) in Embedded.Where(m => !applied.ContainsKey(m.Version) && m.Version <= through))
         {
             await Execute(connection, ReadScript(Prefix + name), ct);
             await using var record = new NpgsqlCommand("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", connection)
@@ -82,3 +93,6 @@ internal static class Migrations
         await cmd.ExecuteNonQueryAsync(ct);
     }
 }
+
+/// <summary>The database was migrated by another build (<see cref="Migrations.ApplyAsync"/>).</summary>
+internal sealed class MigrationHistoryException(string message) : Exception(message);

@@ -78,6 +78,26 @@ public sealed class CommandsTests
     }
 
     [Fact]
+    public async Task Migrate_refuses_a_database_migrated_by_another_build()
+    {
+        var database = await (await PostgresServer.Instance).CreateEmptyDatabaseAsync();
+        var last = Migrations.Latest;
+        await using (var db = NpgsqlDataSource.Create(database))
+        {
+            await Migrations.ApplyAsync(db, through: last - 1);
+            await using var connection = await db.OpenConnectionAsync();
+            await connection.ExecuteAsync("INSERT INTO schema_migrations (version, name) VALUES (@last, @name)", new { last, name = $"{last:D4}_experiment.sql" });
+        }
+
+        var run = await ServiceProcess.RunAsync(ServiceProcess.EnvironmentFor(database), "migrate");
+
+        Assert.True(run.ExitCode == 1, run.Output);
+        Assert.Contains($"migration {last} as {last:D4}_experiment.sql", run.Output);
+        Assert.Equal(last, await CountAppliedAsync(database));  // nothing applied over it, nothing said to be up to date
+        Assert.DoesNotContain("up to date", run.Output);
+    }
+
+    [Fact]
     public async Task An_unknown_command_exits_non_zero_with_usage()
     {
         var run = await ServiceProcess.RunAsync(ServiceProcess.EnvironmentFor("Host=127.0.0.1"), "frobnicate");

@@ -83,10 +83,14 @@ internal static class ArticleLists
             {Favorites} AND EXISTS (SELECT 1 FROM articles a WHERE a.id = f.article_id AND a.author_id = {AuthorId})
         ), {CountedPage} {Articles}
         """;
-    /// <summary>A tag alone: its total is kept by triggers too (tags.uses, migration 0003), not counted.</summary>
+    /// <summary>A tag alone: its total is kept by triggers too (tags.uses, migration 0003), not counted; the tag is looked up once, for both.</summary>
     const string ListTagged = $"""
-        WITH matches AS NOT MATERIALIZED ({Tagged}), total AS (
-            SELECT coalesce((SELECT uses FROM tags WHERE name = @tag), 0) AS n
+        WITH tag AS (
+            SELECT id, uses FROM tags WHERE name = @tag
+        ), matches AS NOT MATERIALIZED (
+            SELECT at.article_id AS id FROM article_tags at WHERE at.tag_id = (SELECT id FROM tag)
+        ), total AS (
+            SELECT coalesce((SELECT uses FROM tag), 0) AS n
         ), {Page} {Articles}
         """;
     const string ListTaggedFavorited = $"WITH matches AS NOT MATERIALIZED ({Tagged} AND {TaggedArticleFavorited}), {CountedPage} {Articles}";

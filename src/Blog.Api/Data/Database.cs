@@ -15,6 +15,15 @@ internal static class Database
     public const int CommandTimeout = 5;
 
     /// <summary>
+    /// The statement timeout of the sources the requests use: none, the one Dapper.AOT gives
+    /// each command, since a request's statements share its deadline (<see cref="RequestCommands{T}"/>).
+    /// Npgsql sets the socket's timeouts (a system call each) whenever a command's timeout differs
+    /// from its connection's, and again as the connection goes back to the pool: with 5 here, four
+    /// system calls a request. A statement of their own on these sources sets its timeout.
+    /// </summary>
+    public const int RequestCommandTimeout = 0;
+
+    /// <summary>
     /// The one pooled data source of the process, built from DATABASE_URL. Settings that
     /// keep it correct behind PgBouncer in transaction mode (Neon's pooled endpoint) and
     /// cheap to open far from the database are set here, whatever the URL says. Waits the URL

@@ -44,7 +44,7 @@ internal sealed class Db
         this.log = log;
         if (settings.ReplicaUrl is { } replica) Replica = new Replica(replica, settings, log);
         prepared = settings.PreparedStatements == PreparedStatements.On;
-        current = Database.CreateDataSource(settings.DatabaseUrl, prepare: prepared);
+        current = Database.CreateDataSource(settings.DatabaseUrl, Database.RequestCommandTimeout, prepare: prepared);
         if (settings.PreparedStatements != PreparedStatements.Auto) nextProbe = long.MaxValue;
     }
 
@@ -118,7 +118,7 @@ internal sealed class Db
             }
             if (path != ConnectionPath.PassingPooler)
             {
-                current = Database.CreateDataSource(settings.DatabaseUrl, prepare: true);
+                current = Database.CreateDataSource(settings.DatabaseUrl, Database.RequestCommandTimeout, prepare: true);
                 prepared = true;
                 log.LogInformation("Statements are prepared: {Path}.", path == ConnectionPath.Direct ? "the connection goes straight to PostgreSQL" : "the pooler keeps prepared statements");
             }
@@ -188,7 +188,7 @@ internal sealed class Db
             if (prepared)
             {
                 // The old source is left to the collector: requests still running hold its connections.
-                current = Database.CreateDataSource(settings.DatabaseUrl, prepare: false);
+                current = Database.CreateDataSource(settings.DatabaseUrl, Database.RequestCommandTimeout, prepare: false);
                 prepared = false;
                 Metrics.PreparedFallbacks.Add(1);
                 log.LogWarning("The database pooler refused a prepared statement ({SqlState}: {Message}); statements are sent unprepared from now on.", e.SqlState, e.MessageText);

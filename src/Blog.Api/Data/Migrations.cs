@@ -76,6 +76,7 @@ internal static class Migrations
     public static async Task<int> CurrentVersionAsync(NpgsqlDataSource db, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand("SELECT coalesce(max(version), 0) FROM schema_migrations");
+        cmd.CommandTimeout = Database.CommandTimeout;  // the requests' source has none (Database.RequestCommandTimeout)
         return (int)(await cmd.ExecuteScalarAsync(ct))!;
     }
 

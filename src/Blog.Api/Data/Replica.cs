@@ -53,7 +53,7 @@ internal sealed class Replica
     /// <summary>Called when the state leaves Serving: an edge cache filled from the replica must forget.</summary>
     public event Action? StoppedServing;
 
-    NpgsqlDataSource Create(bool prepare) => Database.CreateDataSource(url, prepare: prepare, name: "replica", adjust: connection =>
+    NpgsqlDataSource Create(bool prepare) => Database.CreateDataSource(url, Database.RequestCommandTimeout, prepare: prepare, name: "replica", adjust: connection =>
     {
         // Near by: a replica that does not answer a connection within a second is treated as down.
         if (!connection.ShouldSerialize("Timeout")) connection.Timeout = 1;
@@ -161,6 +161,7 @@ internal sealed class Replica
                 """, connection)
             {
                 Parameters = { new() { Value = behind } },
+                CommandTimeout = Database.CommandTimeout,
             };
             await using var reader = await command.ExecuteReaderAsync();
             await reader.ReadAsync();

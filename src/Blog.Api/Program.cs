@@ -49,7 +49,7 @@ if (settings.Problems.Count > 0)
 
 // Metrics listen from the start (each measurement is counted as it happens), on their own port.
 if (settings.MetricsPort != 0) app.Services.GetRequiredService<Metrics>();
-app.Use(IdleMemory.CountRequests);
+app.Use(InFlight.Count);
 app.UseRequestLog(settings);
 app.UseApiErrors();
 app.UseCors();

@@ -20,33 +20,15 @@ internal sealed class IdleMemory(Settings settings, ILogger<IdleMemory> log) : B
     static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
     const long WorthBytes = 4 * 1024 * 1024;   // allocated since the last trim before another one pays
 
-    static long started;
-    static int running;
-
-    /// <summary>Middleware that counts requests, so that quiet means no request at all.</summary>
-    public static async Task CountRequests(HttpContext context, RequestDelegate next)
-    {
-        Interlocked.Increment(ref started);
-        Interlocked.Increment(ref running);
-        try
-        {
-            await next(context);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref running);
-        }
-    }
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!settings.IdleMemoryTrim) return;
         using var timer = new PeriodicTimer(Interval);
-        long trimmedAt = 0, previous = Interlocked.Read(ref started);
+        long trimmedAt = 0, previous = InFlight.Started;
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            var now = Interlocked.Read(ref started);
-            if (now == previous && Volatile.Read(ref running) == 0 && GC.GetTotalAllocatedBytes() - trimmedAt >= WorthBytes)
+            var now = InFlight.Started;
+            if (now == previous && InFlight.Running == 0 && GC.GetTotalAllocatedBytes() - trimmedAt >= WorthBytes)
             {
                 var (committed, paused) = (GC.GetGCMemoryInfo().TotalCommittedBytes, GC.GetTotalPauseDuration());
                 GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);

@@ -120,6 +120,37 @@ public sealed class PgBouncerTests(BinaryApi api) : ApiTests(api), IClassFixture
         }
     }
 
+    [Fact]
+    public async Task When_statements_become_prepared_under_load_no_request_fails_and_the_unprepared_pool_closes_its_connections()
+    {
+        // A database of its own, straight to PostgreSQL: the service starts unprepared and
+        // switches to a new pool of prepared statements half a second after its first request.
+        var (database, _) = await (await PostgresServer.Instance).CreateDatabaseAsync("switch");
+        await using var service = await ServiceProcess.StartHealthyAsync(ServiceProcess.EnvironmentFor(database, Processes.FreePort()));
+        const int clients = 8;
+        using var switched = new CancellationTokenSource();
+        var load = Enumerable.Range(0, clients).Select(async _ =>
+        {
+            var statuses = new List<HttpStatusCode>();
+            while (!switched.IsCancellationRequested) statuses.Add((await service.Client.GetAsync("/api/articles")).StatusCode);
+            return statuses;
+        }).ToArray();
+        await WaitForLineAsync(service, PreparedLine);
+        await Task.Delay(300);
+        await switched.CancelAsync();
+        var statuses = (await Task.WhenAll(load)).SelectMany(s => s).ToList();
+
+        Assert.All(statuses, status => Assert.Equal(HttpStatusCode.OK, status));
+        // The prepared pool needs no more connections than there are clients; the unprepared
+        // one had as many and must have closed them (else they idle on the server for minutes).
+        // One more may have been opened by a request that took the old pool as it was replaced.
+        await using var admin = NpgsqlDataSource.Create(database);
+        await using var count = admin.CreateCommand("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+        long connections = 0;
+        for (var i = 0; i < 40 && (connections = (long)(await count.ExecuteScalarAsync())!) > clients + 1; i++) await Task.Delay(50);
+        Assert.True(connections <= clients + 1, $"{connections} server connections for {clients} clients, {statuses.Count} requests");
+    }
+
     ServiceProcess Process => ((BinaryApi)Api).Process!;
 
     /// <summary>A fresh database behind a PgBouncer 1.18 (Debian's) of this test's own.</summary>

@@ -208,18 +208,29 @@ def prepared_statements(aot, ceiling_binary, database_url, seconds, token, slug,
         "feed": ("/api/articles/feed", token),
         "article": (f"/api/articles/{slug}", None),
     }
-    results = {}
+    # Three rounds, each mode's server in turn and the order rotated every round; each figure is
+    # the round with the median throughput. This machine's speed drifts by tens of percent over
+    # minutes: measured one after the other, a mode measured in a slow minute lost by that alone.
+    rounds, round_seconds = 3, max(2, seconds // 2)
+    samples = {}
     try:
         for path_name, (url, pooler_pid) in paths.items():
             modes = [("unprepared", aot, "off"), ("prepared", aot, "on")] + ([("baseline", baseline, "off")] if baseline else [])
-            for mode, binary, setting in modes:
-                with Server(binary, url, pinned=False, PREPARED_STATEMENTS=setting) as service:
-                    for name, (path, auth) in endpoints.items():
-                        wrk(service.port, path, 2, 32, auth, pinned=False)  # warm: prepared on each connection
-                        figures = measured(service.port, path, seconds, auth, service.process.pid, database_url, pooler_pid)
-                        results.setdefault(path_name, {}).setdefault(mode, {})[name] = figures
-                        print(f"  {path_name}, {mode}, {name}: {figures['rps']:.0f} req/s; CPU ms per request: "
-                              + ", ".join(f"{k} {v}" for k, v in figures["cpu_ms_per_request"].items()))
+            for turn in range(rounds):
+                for mode, binary, setting in modes[turn % len(modes):] + modes[:turn % len(modes)]:
+                    with Server(binary, url, pinned=False, PREPARED_STATEMENTS=setting) as service:
+                        for name, (path, auth) in endpoints.items():
+                            wrk(service.port, path, 2, 32, auth, pinned=False)  # warm: prepared on each connection
+                            figures = measured(service.port, path, round_seconds, auth, service.process.pid, database_url, pooler_pid)
+                            samples.setdefault(path_name, {}).setdefault(mode, {}).setdefault(name, []).append(figures)
+        results = {}
+        for path_name, by_mode in samples.items():
+            for mode, by_name in by_mode.items():
+                for name, runs in by_name.items():
+                    figures = dict(sorted(runs, key=lambda f: f["rps"])[len(runs) // 2], rps_rounds=[f["rps"] for f in runs])
+                    results.setdefault(path_name, {}).setdefault(mode, {})[name] = figures
+                    print(f"  {path_name}, {mode}, {name}: {figures['rps']:.0f} req/s (rounds: {', '.join(f'{r:.0f}' for r in figures['rps_rounds'])}); "
+                          "CPU ms per request: " + ", ".join(f"{k} {v}" for k, v in figures["cpu_ms_per_request"].items()))
         # The database alone, running the service's list statement (as the ceiling prints it) with constant values.
         list_statement = subprocess.run([*ceiling_binary, "--list-sql"], capture_output=True, text=True, check=True).stdout
         statement = re.sub(r"@me\b", "NULL::bigint", re.sub(r"@offset\b", "0", re.sub(r"@limit\b", "20", list_statement)))

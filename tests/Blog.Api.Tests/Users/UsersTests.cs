@@ -120,6 +120,26 @@ public abstract class UsersTests(ApiFixture api) : ApiTests(api)
     }
 
     [Fact]
+    public async Task A_registration_that_waited_for_another_to_commit_its_email_names_the_email()
+    {
+        // The race above, made certain: another sign-up holds the email, uncommitted, while this
+        // one arrives; this one's insert waits on it, and names the email once it commits.
+        await using var other = await Api.Db.OpenConnectionAsync();
+        await using var transaction = await other.BeginTransactionAsync();
+        await other.ExecuteAsync("INSERT INTO users (username, email, password_hash) VALUES ('first', 'waited@example.com', 'x')", transaction: transaction);
+
+        var reply = Post("/api/users", new { user = new { username = "second", email = "WAITED@example.com", password = "long enough" } });
+        await using var watcher = await Api.Db.OpenConnectionAsync();
+        while (!reply.IsCompleted && !await watcher.ExecuteScalarAsync<bool>(
+                   "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock')")) await Task.Delay(20);
+        Assert.False(reply.IsCompleted, "the registration should wait for the uncommitted one");
+        await transaction.CommitAsync();
+
+        (await reply).IsError(409, "email", "has already been taken");
+        await AssertNoUser("second");
+    }
+
+    [Fact]
     public async Task Malformed_JSON_is_422_body_is_invalid_and_a_wrong_type_names_the_field()
     {
         (await SendRaw(HttpMethod.Post, "/api/users", "{\"user\":{\"username\":"u8.ToArray())).IsError(422, "body", "is invalid");

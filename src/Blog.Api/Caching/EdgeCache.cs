@@ -80,10 +80,19 @@ internal sealed class EdgeCache : IOutputCacheStore
     /// </summary>
     public static void Shows(HttpContext http, string? tag)
     {
-        if (http.Features.Get<IOutputCacheFeature>()?.Context is not { AllowCacheStorage: true } context) return;
+        if (Storing(http) is not { } context) return;
         if (tag is null) context.AllowCacheStorage = false;
         else context.Tags.Add(tag);
     }
+
+    /// <summary>
+    /// Whether the answer of <paramref name="http"/> may be stored, so that its tags are needed:
+    /// not when the cache is off or the caller signed in.
+    /// </summary>
+    public static bool Stores(HttpContext http) => Storing(http) is not null;
+
+    static OutputCacheContext? Storing(HttpContext http) =>
+        http.Features.Get<IOutputCacheFeature>()?.Context is { AllowCacheStorage: true } context ? context : null;
 
     /// <summary>
     /// Evicts what a write of this instance changed, before it answers: <paramref name="changes"/>

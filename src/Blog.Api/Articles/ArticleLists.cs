@@ -180,8 +180,7 @@ internal static class ArticleLists
             EdgeCache.Shows(http, CacheTags.AnyFavorites);
         }
         if ((tag, author, favorited) is (null, null, null)) EdgeCache.Shows(http, CacheTags.AllArticles);
-        // Two tags an article, made only for an answer that is stored (a list's 40 strings).
-        if (EdgeCache.Stores(http)) foreach (var row in rows) row.ShownIn(http);
+        foreach (var row in rows) row.ShownIn(http);
         return TypedResults.Ok(ToResponse(rows));
     }
 

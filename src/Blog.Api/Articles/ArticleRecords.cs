@@ -63,6 +63,7 @@ internal sealed record ArticleRow(
     /// <summary>Tags the cacheable answer of <paramref name="http"/> with this article and its author.</summary>
     public void ShownIn(HttpContext http)
     {
+        if (!EdgeCache.Stores(http)) return;  // the tags' strings only for an answer that is stored
         EdgeCache.Shows(http, CacheTags.Article(Id));
         EdgeCache.Shows(http, CacheTags.Author(AuthorId));
     }

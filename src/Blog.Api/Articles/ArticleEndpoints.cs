@@ -75,7 +75,7 @@ internal static class ArticleEndpoints
                    u.username AS authorusername, u.bio AS authorbio, u.image AS authorimage, false AS authorfollowing, a.changes
             FROM a JOIN users u ON u.id = a.author_id
             """,
-            new { slug = Slugs.BaseFor(input!.Title!), title = input.Title, description = input.Description, body = input.Body, tags = ArticleSql.TagsParameter(tags), me = principal.Id(), tokenVersion = principal.TokenVersion() });
+            new { slug = Slugs.BaseFor(input!.Title!), title = input.Title, description = input.Description, body = input.Body, tags = ArticleSql.TagsParameter(tags), me = principal.Id(), tokenVersion = principal.TokenVersion(), sessionId = principal.Session() });
         cache.Evict(article.Changes);
         return TypedResults.Created($"/api/articles/{article.Slug}", new ArticleResponse(article.ToArticle()));
     }
@@ -128,6 +128,7 @@ internal static class ArticleEndpoints
                 slug,
                 me = principal.Id(),
                 tokenVersion = principal.TokenVersion(),
+                sessionId = principal.Session(),
                 title = changes?.Title.Value,
                 newSlug = changes?.Title.Value is { } title ? Slugs.BaseFor(title) : null,
                 description = changes?.Description.Value,
@@ -152,7 +153,7 @@ internal static class ArticleEndpoints
                 RETURNING publish_article_deleted(a.id, a.author_id, a.tag_list) AS changes
             )
             SELECT author_id = @me AS mine, (SELECT changes FROM deleted) AS changes FROM target
-            """, new { slug, me = principal.Id(), tokenVersion = principal.TokenVersion() });
+            """, new { slug, me = principal.Id(), tokenVersion = principal.TokenVersion(), sessionId = principal.Session() });
         cache.Evict(outcome?.Changes);
         return outcome?.Mine switch
         {

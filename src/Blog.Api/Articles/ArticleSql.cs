@@ -41,7 +41,7 @@ internal static class ArticleSql
 
     /// <summary>
     /// Inserts the article <c>@title</c>, <c>@description</c>, <c>@body</c> by <c>@me</c>, signed in
-    /// with <c>@tokenVersion</c> (CurrentUser.SignedIn); callers add RETURNING. The slug is <c>@slug</c> (Slugs.BaseFor the title) plus the new id: unique by
+    /// with <c>@tokenVersion</c> and <c>@sessionId</c> (CurrentUser.SignedIn); callers add RETURNING. The slug is <c>@slug</c> (Slugs.BaseFor the title) plus the new id: unique by
     /// construction, so two articles with one title (even created at the same instant) never
     /// collide and nothing retries.
     /// </summary>
@@ -54,7 +54,7 @@ internal static class ArticleSql
 
     /// <summary>
     /// Updates the article in CTE <c>target</c> (its id and author_id) when <c>@me</c> wrote it, and
-    /// is still signed in with <c>@tokenVersion</c> (CurrentUser.SignedIn):
+    /// is still signed in with <c>@tokenVersion</c> and <c>@sessionId</c> (CurrentUser.SignedIn):
     /// each of <c>@title</c>, <c>@description</c>, <c>@body</c> that is not null. A new title
     /// gives a new slug (<c>@newSlug</c> plus the id). Callers add RETURNING, with
     /// <see cref="PublishUpdated"/>; <c>target</c> has the tags before (tag_list).

@@ -31,7 +31,7 @@ internal static class Favorites
                    a.favorites_count + (SELECT count(*) FROM added) AS favoritescount,
                    (SELECT changes FROM added) AS changes
             FROM a JOIN users u ON u.id = a.author_id
-            """, new { slug, me = principal.Id(), tokenVersion = principal.TokenVersion() });
+            """, new { slug, me = principal.Id(), tokenVersion = principal.TokenVersion(), sessionId = principal.Session() });
         if (article is null) return ApiError.NotFound("article");
         cache.Evict(article.Changes);
         return TypedResults.Ok(new ArticleResponse(article.ToArticle()));
@@ -52,7 +52,7 @@ internal static class Favorites
                    a.favorites_count - (SELECT count(*) FROM removed) AS favoritescount,
                    (SELECT changes FROM removed) AS changes
             FROM a JOIN users u ON u.id = a.author_id
-            """, new { slug, me = principal.Id(), tokenVersion = principal.TokenVersion() });
+            """, new { slug, me = principal.Id(), tokenVersion = principal.TokenVersion(), sessionId = principal.Session() });
         if (article is null) return ApiError.NotFound("article");
         cache.Evict(article.Changes);
         return TypedResults.Ok(new ArticleResponse(article.ToArticle()));

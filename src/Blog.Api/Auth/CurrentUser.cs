@@ -22,11 +22,21 @@ internal static class CurrentUser
         int.TryParse(user.FindFirst(Tokens.VersionClaim)?.Value, out var version) ? version : 1;
 
     /// <summary>
-    /// A condition for the statements that write as the signed-in user: it raises BT401 (401)
-    /// unless the user exists with the token's version, checked once before anything runs
-    /// (migration 0006). Parameters @me and @tokenVersion.
+    /// The session the token belongs to (Tokens.SessionClaim); null in tokens issued before
+    /// sessions existed, which a credentials change then signs out like any other.
     /// </summary>
-    public const string SignedIn = "signed_in(@me, @tokenVersion)";
+    public static string? Session(this ClaimsPrincipal user) => user.FindFirst(Tokens.SessionClaim)?.Value;
+
+    /// <summary>
+    /// A condition for the statements that write as the signed-in user: it raises BT401 (401)
+    /// unless the user exists and the token is still valid, that is, issued for the current
+    /// version of the credentials or in the session that changed them last; checked once,
+    /// before anything runs (migrations 0006 and 0011). Parameters @me, @tokenVersion, @sessionId.
+    /// </summary>
+    public const string SignedIn = "signed_in(@me, @tokenVersion, @sessionId)";
+
+    /// <summary>The same condition on a row of users, for the statements that read it anyway.</summary>
+    public const string TokenValid = "(token_version = @tokenVersion OR kept_session = @sessionId)";
 
     /// <summary>
     /// A request that carries an Authorization header must carry a valid token, also where a

@@ -1,4 +1,6 @@
+using System.Buffers.Text;
 using System.Security.Claims;
+using System.Security.Cryptography;
 using System.Text;
 using Blog.Api.Http;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -33,17 +35,30 @@ internal sealed class Tokens
 
     /// <summary>
     /// The claim with the version of the user's credentials the token was issued for
-    /// (users.token_version): a new password or email makes the older tokens invalid.
+    /// (users.token_version): a new password or email makes the older tokens invalid, but for
+    /// those of the session that made the change (<see cref="SessionClaim"/>).
     /// </summary>
     public const string VersionClaim = "ver";
 
-    public string Issue(long userId, int tokenVersion) => handler.CreateToken(new SecurityTokenDescriptor
+    /// <summary>
+    /// The claim with the session the token belongs to: a random id made at sign-up or sign-in
+    /// and kept by the fresh tokens a user update answers with. A password or email change
+    /// keeps its own session signed in (users.kept_session, migration 0011).
+    /// </summary>
+    public const string SessionClaim = JwtRegisteredClaimNames.Sid;
+
+    /// <summary>A new session's id: 96 random bits, base64url.</summary>
+    public static string NewSession() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(12));
+
+    /// <summary>A token for the user at that version of their credentials, in <paramref name="session"/>.</summary>
+    public string Issue(long userId, int tokenVersion, string session) => handler.CreateToken(new SecurityTokenDescriptor
     {
         Issuer = Issuer,
         Audience = Audience,
         Subject = new ClaimsIdentity([
             new Claim(JwtRegisteredClaimNames.Sub, userId.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             new Claim(VersionClaim, tokenVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), ClaimValueTypes.Integer32),
+            new Claim(SessionClaim, session),
         ]),
         Expires = DateTime.UtcNow.Add(Lifetime),
         SigningCredentials = credentials,

@@ -71,7 +71,7 @@ internal static class CommentEndpoints
             SELECT c.id, c.created_at AS createdat, c.updated_at AS updatedat, c.body,
                    u.username AS authorusername, u.bio AS authorbio, u.image AS authorimage, false AS authorfollowing, c.changes
             FROM c JOIN users u ON u.id = c.author_id
-            """, new { slug, body = request!.Comment!.Body, me = principal.Id(), tokenVersion = principal.TokenVersion() });
+            """, new { slug, body = request!.Comment!.Body, me = principal.Id(), tokenVersion = principal.TokenVersion(), sessionId = principal.Session() });
         if (comment is null) return ApiError.NotFound("article");
         cache.Evict(comment.Changes);
         return TypedResults.Created($"/api/articles/{slug}/comments/{comment.Id}", new CommentResponse(comment.ToComment()));
@@ -94,7 +94,7 @@ internal static class CommentEndpoints
             )
             SELECT EXISTS (SELECT 1 FROM articles WHERE slug = @slug) AS articleexists,
                    (SELECT author_id = @me FROM target) AS mine, (SELECT changes FROM deleted) AS changes
-            """, new { slug, commentId, me = principal.Id(), tokenVersion = principal.TokenVersion() });
+            """, new { slug, commentId, me = principal.Id(), tokenVersion = principal.TokenVersion(), sessionId = principal.Session() });
         cache.Evict(outcome.Changes);
         return outcome switch
         {

@@ -71,7 +71,7 @@ internal static class CompatEndpoints
                     suffix = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray(), 0, 3), email, hash, name = Validation.NullIfBlank(name),
                 });
             if (row.RetryAfter is { } seconds) return SignInLimits.TooMany(seconds);
-            if (row.Id is { } id) return TypedResults.Ok(new JwtResponse(tokens.Issue(id, row.TokenVersion!.Value)));
+            if (row.Id is { } id) return TypedResults.Ok(new JwtResponse(tokens.Issue(id, row.TokenVersion!.Value, Tokens.NewSession())));
             if (row.EmailTaken) return ApiError.Taken("email");
             if (attempt == 2) return ApiError.Taken("username");
         }
@@ -80,7 +80,7 @@ internal static class CompatEndpoints
     static async Task<Results<Ok<JwtResponse>, ApiError>> Signin(SigninRequest? request, Db db, Tokens tokens, SignInLimits limits, HttpContext http)
     {
         var (user, error) = await SignIn.AttemptAsync(db, limits, http, request?.Email, request?.Password);
-        return error ?? (Results<Ok<JwtResponse>, ApiError>)TypedResults.Ok(new JwtResponse(tokens.Issue(user!.Id!.Value, user.TokenVersion!.Value)));
+        return error ?? (Results<Ok<JwtResponse>, ApiError>)TypedResults.Ok(new JwtResponse(tokens.Issue(user!.Id!.Value, user.TokenVersion!.Value, Tokens.NewSession())));
     }
 
     static async Task<Results<Ok<BlogIdResponse>, ApiError>> Create(CreateBlogRequest? request, ClaimsPrincipal principal, Db db, EdgeCache cache)
@@ -95,7 +95,7 @@ internal static class CompatEndpoints
             {ArticleSql.Insert}
             RETURNING public_id AS id, publish_article_created(id, author_id, NULL) AS changes
             """,
-            new { slug = Slugs.BaseFor(request!.Title!), title = request.Title, description = DescriptionOf(request.Content!), body = request.Content, me = principal.Id(), tokenVersion = principal.TokenVersion() });
+            new { slug = Slugs.BaseFor(request!.Title!), title = request.Title, description = DescriptionOf(request.Content!), body = request.Content, me = principal.Id(), tokenVersion = principal.TokenVersion(), sessionId = principal.Session() });
         cache.Evict(created.Changes);
         return TypedResults.Ok(new BlogIdResponse(created.Id));
     }
@@ -125,6 +125,7 @@ internal static class CompatEndpoints
                 id,
                 me = principal.Id(),
                 tokenVersion = principal.TokenVersion(),
+                sessionId = principal.Session(),
                 title = request!.Title.Value,
                 newSlug = request.Title.Value is { } title ? Slugs.BaseFor(title) : null,
                 body = request.Content.Value,

@@ -50,7 +50,7 @@ internal static class ProfileEndpoints
                 ON CONFLICT DO NOTHING
             )
             SELECT username, bio, image, id = @me AS self FROM target
-            """, new { username, me = principal.Id(), tokenVersion = principal.TokenVersion() });
+            """, new { username, me = principal.Id(), tokenVersion = principal.TokenVersion(), sessionId = principal.Session() });
         return Answer(target, following: true);
     }
 
@@ -65,7 +65,7 @@ internal static class ProfileEndpoints
                 DELETE FROM follows WHERE follower_id = @me AND followee_id = (SELECT id FROM target) AND {CurrentUser.SignedIn}
             )
             SELECT username, bio, image, id = @me AS self FROM target
-            """, new { username, me = principal.Id(), tokenVersion = principal.TokenVersion() });
+            """, new { username, me = principal.Id(), tokenVersion = principal.TokenVersion(), sessionId = principal.Session() });
         return Answer(target, following: false);
     }
 

@@ -50,21 +50,21 @@ internal static class UserEndpoints
         if (row.RetryAfter is { } seconds) return SignInLimits.TooMany(seconds);
         if (row.Id is not { } id) return ApiError.Taken(row.EmailTaken ? "email" : "username");
         return TypedResults.Created($"/api/profiles/{Uri.EscapeDataString(row.Username!)}",
-            new UserResponse(new User(row.Email!, tokens.Issue(id, row.TokenVersion!.Value), row.Username!, row.Bio, row.Image)));
+            new UserResponse(new User(row.Email!, tokens.Issue(id, row.TokenVersion!.Value, Tokens.NewSession()), row.Username!, row.Bio, row.Image)));
     }
 
     static async Task<Results<Ok<UserResponse>, ApiError>> Login(LoginRequest? request, Db db, Tokens tokens, SignInLimits limits, HttpContext http)
     {
         var (user, error) = await SignIn.AttemptAsync(db, limits, http, request?.User?.Email, request?.User?.Password);
-        return error ?? (Results<Ok<UserResponse>, ApiError>)TypedResults.Ok(new UserResponse(user!.ToUser(tokens.Issue(user.Id!.Value, user.TokenVersion!.Value))));
+        return error ?? (Results<Ok<UserResponse>, ApiError>)TypedResults.Ok(new UserResponse(user!.ToUser(tokens.Issue(user.Id!.Value, user.TokenVersion!.Value, Tokens.NewSession()))));
     }
 
     static async Task<Results<Ok<UserResponse>, ApiError>> Current(ClaimsPrincipal principal, HttpRequest http, Db db)
     {
         await using var connection = db.Read();
         var user = await connection.QuerySingleOrDefaultAsync<UserRow>(
-            "SELECT id, username, email, bio, image, token_version AS tokenversion FROM users WHERE id = @id AND token_version = @tokenVersion",
-            new { id = principal.Id(), tokenVersion = principal.TokenVersion() });
+            $"SELECT id, username, email, bio, image, token_version AS tokenversion FROM users WHERE id = @id AND {CurrentUser.TokenValid}",
+            new { id = principal.Id(), tokenVersion = principal.TokenVersion(), sessionId = principal.Session() });
         // A valid token of a user who no longer exists, or of credentials since changed, is as good as a forged one.
         if (user is null) return ApiError.TokenInvalid;
         return TypedResults.Ok(new UserResponse(user.ToUser(Tokens.FromHeader(http.Headers.Authorization)!)));
@@ -87,18 +87,22 @@ internal static class UserEndpoints
         if (check.Failed) return check.Error;
 
         // A new password or email is a new version of the credentials: the tokens issued for
-        // the old one stop working, and the answer carries one for the new.
+        // the old one stop working, but for this session's (kept_session, migration 0011), and
+        // the answer carries one for the new version in the same session. A token from before
+        // sessions existed starts one here, so that at least the answer's token is kept.
+        var sessionId = principal.Session() ?? Tokens.NewSession();
         await using var connection = db.Write();
-        var user = await connection.QuerySingleOrDefaultAsync<UserRow>("""
+        var user = await connection.QuerySingleOrDefaultAsync<UserRow>($"""
             UPDATE users SET
                 email         = coalesce(@email, email),
                 username      = coalesce(normalize(@username, NFKC), username),
                 password_hash = coalesce(@hash, password_hash),
                 bio           = CASE WHEN @setBio THEN @bio ELSE bio END,
                 image         = CASE WHEN @setImage THEN @image ELSE image END,
-                token_version = token_version + CASE WHEN @hash IS NOT NULL OR lower(@email) <> lower(email) THEN 1 ELSE 0 END,
+                token_version = token_version + CASE WHEN {NewCredentials} THEN 1 ELSE 0 END,
+                kept_session  = CASE WHEN {NewCredentials} THEN @sessionId ELSE kept_session END,
                 updated_at    = now()
-            WHERE id = @id AND token_version = @tokenVersion AND written()
+            WHERE id = @id AND {CurrentUser.TokenValid} AND written()
             RETURNING id, username, email, bio, image, token_version AS tokenversion,
                       publish_user(id, (SELECT prior.username FROM users prior WHERE prior.id = @id), username) AS changes
             """,
@@ -106,6 +110,7 @@ internal static class UserEndpoints
             {
                 id = principal.Id(),
                 tokenVersion = principal.TokenVersion(),
+                sessionId,
                 email,
                 username,
                 hash = changes?.Password.Value is { } password ? Passwords.Hash(password) : null,
@@ -116,6 +121,9 @@ internal static class UserEndpoints
             });
         if (user is null) return ApiError.TokenInvalid;
         cache.Evict(user.Changes);
-        return TypedResults.Ok(new UserResponse(user.ToUser(tokens.Issue(user.Id, user.TokenVersion))));
+        return TypedResults.Ok(new UserResponse(user.ToUser(tokens.Issue(user.Id, user.TokenVersion, sessionId))));
     }
+
+    /// <summary>Whether an update changes the credentials: a new password, or an email other than the old one (case aside).</summary>
+    const string NewCredentials = "@hash IS NOT NULL OR lower(@email) <> lower(email)";
 }

@@ -89,44 +89,99 @@ public abstract class TokenTests(ApiFixture api) : ApiTests(api)
         Assert.Equal(1, await CountAsync("SELECT count(*) FROM articles"));
     }
 
+    async Task<string> SignIn(TestUser user, string? password = null) =>
+        (await Post("/api/users/login", new { user = new { email = user.Email, password = password ?? user.Password } })).Is(HttpStatusCode.OK)["user"].GetProperty("token").GetString()!;
+
     [Theory]
     [InlineData("password")]
     [InlineData("email")]
-    public async Task A_new_password_or_email_revokes_the_earlier_tokens_on_every_write_and_on_the_user(string change)
+    public async Task A_new_password_or_email_signs_out_every_other_session_on_every_write_and_on_the_user(string change)
     {
         var user = await Register();
         var other = await Register("other");
         var slug = (await CreateArticle(other, "Theirs")).GetProperty("slug").GetString();
         var mine = (await CreateArticle(user, "Mine")).GetProperty("slug").GetString();
-        var old = user.Token;
+        var elsewhere = await SignIn(user);  // the same account, signed in on another device
+        var v1 = (await Post("/api/v1/user/signin", new { email = user.Email, password = user.Password })).Is(HttpStatusCode.OK)["jwt"].GetString()!;
         var blogId = await CountAsync("SELECT count(*) FROM articles");  // the scene is set before the change
 
         object body = change == "password" ? new { user = new { password = "a completely new password" } } : new { user = new { email = "moved-" + user.Email } };
-        var changed = await Put("/api/user", body, old);
+        var changed = await Put("/api/user", body, user.Token);
         changed.Is(HttpStatusCode.OK).TookRoundTrips(1);
         var fresh = changed["user"].GetProperty("token").GetString()!;
-        Assert.NotEqual(old, fresh);
+        Assert.NotEqual(user.Token, fresh);
 
-        (await Get("/api/user", old)).IsError(401, "token", "is invalid").TookRoundTrips(1);
-        (await Put("/api/user", new { user = new { bio = "x" } }, old)).IsError(401, "token", "is invalid");
-        (await Post("/api/articles", new { article = new { title = "t", description = "d", body = "b" } }, old)).IsError(401, "token", "is invalid").TookRoundTrips(1);
-        (await Put($"/api/articles/{mine}", new { article = new { title = "Stolen" } }, old)).IsError(401, "token", "is invalid");
-        (await Delete($"/api/articles/{mine}", old)).IsError(401, "token", "is invalid");
-        (await Delete("/api/articles/no-such-article", old)).IsError(401, "token", "is invalid");  // before anything else
-        (await Post($"/api/articles/{slug}/favorite", null, old)).IsError(401, "token", "is invalid");
-        (await Delete($"/api/articles/{slug}/favorite", old)).IsError(401, "token", "is invalid");
-        (await Post($"/api/articles/{slug}/comments", new { comment = new { body = "c" } }, old)).IsError(401, "token", "is invalid");
-        (await Delete($"/api/articles/{slug}/comments/1", old)).IsError(401, "token", "is invalid");
-        (await Post($"/api/profiles/{other.Username}/follow", null, old)).IsError(401, "token", "is invalid");
-        (await Delete($"/api/profiles/{other.Username}/follow", old)).IsError(401, "token", "is invalid");
-        (await Send(HttpMethod.Post, "/api/v1/blog", new { title = "t", content = "c" }, old, scheme: "")).IsError(401, "token", "is invalid");
+        foreach (var old in new[] { elsewhere, v1 })
+        {
+            (await Get("/api/user", old)).IsError(401, "token", "is invalid").TookRoundTrips(1);
+            (await Put("/api/user", new { user = new { bio = "x" } }, old)).IsError(401, "token", "is invalid");
+            (await Post("/api/articles", new { article = new { title = "t", description = "d", body = "b" } }, old)).IsError(401, "token", "is invalid").TookRoundTrips(1);
+            (await Put($"/api/articles/{mine}", new { article = new { title = "Stolen" } }, old)).IsError(401, "token", "is invalid");
+            (await Delete($"/api/articles/{mine}", old)).IsError(401, "token", "is invalid");
+            (await Delete("/api/articles/no-such-article", old)).IsError(401, "token", "is invalid");  // before anything else
+            (await Post($"/api/articles/{slug}/favorite", null, old)).IsError(401, "token", "is invalid");
+            (await Delete($"/api/articles/{slug}/favorite", old)).IsError(401, "token", "is invalid");
+            (await Post($"/api/articles/{slug}/comments", new { comment = new { body = "c" } }, old)).IsError(401, "token", "is invalid");
+            (await Delete($"/api/articles/{slug}/comments/1", old)).IsError(401, "token", "is invalid");
+            (await Post($"/api/profiles/{other.Username}/follow", null, old)).IsError(401, "token", "is invalid");
+            (await Delete($"/api/profiles/{other.Username}/follow", old)).IsError(401, "token", "is invalid");
+            (await Send(HttpMethod.Post, "/api/v1/blog", new { title = "t", content = "c" }, old, scheme: "")).IsError(401, "token", "is invalid");
+        }
         Assert.Equal(blogId, await CountAsync("SELECT count(*) FROM articles"));
         Assert.Equal(0, await CountAsync("SELECT count(*) FROM favorites"));
         Assert.Equal(0, await CountAsync("SELECT count(*) FROM comments"));
         Assert.Equal(0, await CountAsync("SELECT count(*) FROM follows"));
 
-        (await Get("/api/user", fresh)).Is(HttpStatusCode.OK);
-        (await Post($"/api/articles/{slug}/favorite", null, fresh)).Is(HttpStatusCode.OK).TookRoundTrips(1);
+        // The session that made the change stays signed in, with the token it made it with and the fresh one.
+        foreach (var kept in new[] { user.Token, fresh })
+        {
+            (await Get("/api/user", kept)).Is(HttpStatusCode.OK).TookRoundTrips(1);
+            (await Post($"/api/articles/{slug}/favorite", null, kept)).Is(HttpStatusCode.OK).TookRoundTrips(1);
+        }
+    }
+
+    [Fact]
+    public async Task Two_password_changes_in_a_row_with_the_first_token_both_succeed_as_the_RealWorld_suite_sends_them()
+    {
+        var user = await Register();
+        (await Put("/api/user", new { user = new { password = "bonjour1" } }, user.Token)).Is(HttpStatusCode.OK);
+        var second = await Put("/api/user", new { user = new { password = new string('x', 64) } }, user.Token);
+        second.Is(HttpStatusCode.OK);
+
+        (await Get("/api/user", user.Token)).Is(HttpStatusCode.OK);
+        (await Get("/api/user", second["user"].GetProperty("token").GetString())).Is(HttpStatusCode.OK);
+        await SignIn(user, new string('x', 64));
+        (await Post("/api/users/login", new { user = new { email = user.Email, password = "bonjour1" } })).IsError(401, "credentials", "invalid");
+    }
+
+    [Fact]
+    public async Task A_session_signed_out_by_a_change_stays_out_when_the_other_session_changes_again()
+    {
+        var user = await Register();
+        var laptop = await SignIn(user);
+        var phone = (await Put("/api/user", new { user = new { password = "changed on the phone" } }, user.Token)).Is(HttpStatusCode.OK)["user"].GetProperty("token").GetString()!;
+        (await Put("/api/user", new { user = new { password = "the laptop takes over" } }, laptop)).IsError(401, "token", "is invalid");
+
+        // The laptop signs in again with the new password and changes it: now the phone's session is the one signed out.
+        laptop = await SignIn(user, "changed on the phone");
+        (await Put("/api/user", new { user = new { email = "laptop-" + user.Email } }, laptop)).Is(HttpStatusCode.OK);
+        (await Get("/api/user", phone)).IsError(401, "token", "is invalid");
+        (await Get("/api/user", user.Token)).IsError(401, "token", "is invalid");
+        (await Get("/api/user", laptop)).Is(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task A_token_from_before_sessions_is_signed_out_by_its_own_change_but_the_answer_is_signed_in()
+    {
+        var user = await Register();
+        var id = await UserId(user);
+        var version = await CountAsync("SELECT token_version FROM users WHERE username = @Username", new { user.Username });
+        // As the release before sessions issued them: a version, no session id.
+        var old = Forge(id, d => d.Claims = new Dictionary<string, object> { ["ver"] = (int)version });
+        var changed = await Put("/api/user", new { user = new { password = "a password for the new release" } }, old);
+        changed.Is(HttpStatusCode.OK);
+        (await Get("/api/user", old)).IsError(401, "token", "is invalid");
+        (await Get("/api/user", changed["user"].GetProperty("token").GetString())).Is(HttpStatusCode.OK);
     }
 
     [Fact]

@@ -19,6 +19,7 @@ internal sealed class Metrics : IDisposable
     public static readonly Counter<long> CacheLookups = Meter.CreateCounter<long>("blog.cache.lookups", description: "Anonymous reads the edge cache was asked for, by result: hit, miss, bypass");
     public static readonly Counter<long> CacheEvictions = Meter.CreateCounter<long>("blog.cache.evictions", description: "Changes evicted from the edge cache, by source: write (this instance) or listener");
     public static readonly Counter<long> PreparedFallbacks = Meter.CreateCounter<long>("blog.prepared_statements.fallbacks", description: "Switches to unprepared statements after a pooler refused a prepared one");
+    public static readonly Histogram<double> ReplicaWaits = Meter.CreateHistogram<double>("blog.replica.wait", unit: "s", description: "How long a write's answer waited for the read replica to replay it, by outcome: replayed, timed_out, released (reads left the replica)");
     public static readonly Counter<long> RateLimited = Meter.CreateCounter<long>("blog.rate_limit.rejections", description: "Requests refused with 429, by limit");
 
     static readonly string[] Meters = ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Npgsql", "System.Runtime", "Blog.Api"];

@@ -18,7 +18,10 @@ public sealed class ReplicaPair : IAsyncDisposable
         this.ports = ports;
     }
 
-    static string Script => Path.Combine(ServiceProcess.RepositoryRoot, "scripts", "replica-pair");
+    public static string Script => Path.Combine(ServiceProcess.RepositoryRoot, "scripts", "replica-pair");
+
+    /// <summary>Where both clusters live (ports.json names their ports).</summary>
+    public string Folder => folder;
 
     public static async Task<ReplicaPair> StartAsync(int delayMs)
     {

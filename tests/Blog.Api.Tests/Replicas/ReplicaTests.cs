@@ -139,6 +139,65 @@ public abstract class ReplicaTests(ApiFixture api) : ApiTests(api)
         await ServingAsync();
         Assert.Equal("still paused", (await Get("/api/user", me.Token))["user"].GetProperty("bio").GetString());
     }
+
+    async Task<T> OnReplicaAsync<T>(string sql)
+    {
+        await using var replica = new NpgsqlConnection(Pair.Replica(Api.DatabaseName));
+        await replica.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, replica);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    [Fact]
+    public async Task A_write_that_waited_on_a_lock_is_read_back_although_a_later_transaction_replayed_first()
+    {
+        // Issue #30's reproduction: the write's transaction takes its id, waits on a row lock, and
+        // meanwhile a later transaction commits and is replayed; then replay pauses and the lock
+        // goes. A test that asks whether a snapshot on the standby sees the write's id said yes
+        // (the standby's snapshots do not list what is in progress), and the old bio was served.
+        var me = await Register("locked");
+        (await Put("/api/user", new { user = new { bio = "old bio" } }, me.Token)).Is(HttpStatusCode.OK);
+        await ServingAsync();
+        await using var primary = new NpgsqlConnection(Pair.Primary(Api.DatabaseName));
+        await primary.OpenAsync();
+        var holder = await primary.BeginTransactionAsync();
+        await using (var hold = new NpgsqlCommand("SELECT 1 FROM users WHERE username = $1 FOR UPDATE", primary, holder) { Parameters = { new() { Value = me.Username } } })
+        {
+            await hold.ExecuteNonQueryAsync();
+        }
+        var update = Put("/api/user", new { user = new { bio = "new bio" } }, me.Token);
+        await using var observer = new NpgsqlConnection(Pair.Primary(Api.DatabaseName));
+        await observer.OpenAsync();
+        for (var waiting = 0L; waiting == 0; await Task.Delay(20))
+        {
+            await using var count = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()", observer);
+            waiting = (long)(await count.ExecuteScalarAsync())!;
+            Assert.False(update.IsCompleted, "the update did not wait on the lock");
+        }
+        // A later transaction commits (one that writes a row: a transaction that only took an id
+        // commits asynchronously), and the standby replays it.
+        await using (var later = new NpgsqlCommand("INSERT INTO sign_in_limits (key, window_start) VALUES ('later', now())", observer)) await later.ExecuteNonQueryAsync();
+        await using (var position = new NpgsqlCommand("SELECT pg_current_wal_flush_lsn()::text", observer))
+        {
+            var flushed = (string)(await position.ExecuteScalarAsync())!;
+            while (!await OnReplicaAsync<bool>($"SELECT pg_last_wal_replay_lsn() >= '{flushed}'::pg_lsn")) await Task.Delay(10);
+        }
+        await OnReplicaAsync<object>("SELECT pg_wal_replay_pause()::text");
+        try
+        {
+            await holder.CommitAsync();
+            (await update).Is(HttpStatusCode.OK);
+            Assert.Equal("new bio", (await Get("/api/user", me.Token))["user"].GetProperty("bio").GetString());
+            Assert.Equal("new bio", (await Get($"/api/profiles/{me.Username}"))["profile"].GetProperty("bio").GetString());
+            Assert.Equal("new bio", (await Get($"/api/profiles/{me.Username}", me.Token))["profile"].GetProperty("bio").GetString());
+        }
+        finally
+        {
+            await OnReplicaAsync<object>("SELECT pg_wal_replay_resume()::text");
+        }
+        await ServingAsync();
+        Assert.Equal("new bio", (await Get("/api/user", me.Token))["user"].GetProperty("bio").GetString());
+    }
 }
 
 public interface IReplicaFixture

@@ -1,0 +1,1 @@
+"""The benchmark sections behind bench/run.py, one module each."""

@@ -33,10 +33,16 @@ internal static class ArticleSql
         EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = @me AND fo.followee_id = u.id) AS authorfollowing
         """;
 
-    /// <summary>Whether <c>@me</c> favorited article <c>a</c>, and its count (kept by triggers, migration 0009).</summary>
-    public const string Favorites = """
+    /// <summary>
+    /// The number of favorites of article <c>a</c>: its column, kept by triggers (migration 0009),
+    /// or counted while a deploy's backfill has not filled it yet (the column is null until then).
+    /// </summary>
+    public const string FavoritesCount = "coalesce(a.favorites_count, (SELECT count(*) FROM favorites fc WHERE fc.article_id = a.id))";
+
+    /// <summary>Whether <c>@me</c> favorited article <c>a</c>, and its count.</summary>
+    public const string Favorites = $"""
         EXISTS (SELECT 1 FROM favorites f WHERE f.user_id = @me AND f.article_id = a.id) AS favorited,
-        a.favorites_count AS favoritescount
+        {FavoritesCount} AS favoritescount
         """;
 
     /// <summary>

@@ -28,7 +28,7 @@ internal static class Favorites
                 RETURNING publish_favorite(article_id, user_id) AS changes
             )
             SELECT {ArticleSql.Columns}, a.body, true AS favorited,
-                   a.favorites_count + (SELECT count(*) FROM added) AS favoritescount,
+                   {ArticleSql.FavoritesCount} + (SELECT count(*) FROM added) AS favoritescount,
                    (SELECT changes FROM added) AS changes
             FROM a JOIN users u ON u.id = a.author_id
             """, new { slug, me = principal.Id(), tokenVersion = principal.TokenVersion(), sessionId = principal.Session() });
@@ -49,7 +49,7 @@ internal static class Favorites
                 RETURNING publish_favorite(f.article_id, f.user_id) AS changes
             )
             SELECT {ArticleSql.Columns}, a.body, false AS favorited,
-                   a.favorites_count - (SELECT count(*) FROM removed) AS favoritescount,
+                   {ArticleSql.FavoritesCount} - (SELECT count(*) FROM removed) AS favoritescount,
                    (SELECT changes FROM removed) AS changes
             FROM a JOIN users u ON u.id = a.author_id
             """, new { slug, me = principal.Id(), tokenVersion = principal.TokenVersion(), sessionId = principal.Session() });

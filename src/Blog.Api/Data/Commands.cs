@@ -20,16 +20,17 @@ internal static class Commands
             return 1;
         }
 
-        // Migrations take their lock on a direct connection when one is given (Neon's non-pooled
-        // host); the lock is transaction-scoped, so a pooled endpoint would work as well.
-        // No limit per statement: a migration of a large table may take minutes, and Fly bounds
-        // the release command as a whole.
+        // Migrations run on a direct connection when one is given (Neon's non-pooled host); the
+        // lock is transaction-scoped, so a pooled endpoint would work as well. No limit per
+        // statement: a backfill batch or a concurrent index build on a large table may take
+        // minutes, and Fly bounds the release command as a whole; lock waits are bounded
+        // (MIGRATION_LOCK_TIMEOUT_MS).
         await using var db = Database.CreateDataSource(command == "migrate" && settings.DirectDatabaseUrl is { } direct ? direct : settings.DatabaseUrl, commandTimeout: 0);
         try
         {
             if (command == "migrate")
             {
-                var applied = await Migrations.ApplyAsync(db);
+                var applied = await Migrations.ApplyAsync(db, lockTimeout: settings.MigrationLockTimeout, log: Console.WriteLine);
                 Console.WriteLine(applied.Count == 0
                     ? $"Database is up to date (version {Migrations.Latest})."
                     : $"Applied {string.Join(", ", applied)}.");

@@ -236,7 +236,7 @@ internal sealed class Db
     /// Runs the endpoints of <paramref name="group"/> once more when the database path failed
     /// them, not their statement: unprepared, when the pooler refused a prepared statement
     /// (nothing ran: the refusal comes before the statement does); on the primary, when a read
-    /// on the replica failed. With a replica, a write's answer then waits until the replica has
+    /// on the replica failed; and once more when a deadlock rolled it back. With a replica, a write's answer then waits until the replica has
     /// it (read-your-writes), and what waited for that runs (<see cref="OnceReplayed"/>).
     /// </summary>
     public static RouteGroupBuilder Retried(RouteGroupBuilder group) => group.AddEndpointFilter(async (context, next) =>
@@ -248,7 +248,7 @@ internal sealed class Db
         {
             result = await next(context);
         }
-        catch (Exception e) when (db.FallsBackToUnprepared(e) || db.FallsBackToPrimary(http, e))
+        catch (Exception e) when (db.FallsBackToUnprepared(e) || db.FallsBackToPrimary(http, e) || IsDeadlockVictim(e))
         {
             result = await next(context);
         }
@@ -262,6 +262,13 @@ internal sealed class Db
         }
         return result;
     });
+
+    /// <summary>
+    /// Whether the statement was chosen to break a deadlock: it was rolled back whole, so running
+    /// it again is safe. Requests lock tables in one order (an article before its favorites),
+    /// but a migration's DDL can take them in another while the previous release serves.
+    /// </summary>
+    static bool IsDeadlockVictim(Exception exception) => exception is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected };
 
     /// <summary>Whether <paramref name="exception"/> failed a read on the replica, which then stops serving, so the request can run again.</summary>
     bool FallsBackToPrimary(HttpContext http, Exception exception)

@@ -28,6 +28,7 @@ internal sealed record Settings(
     string? ReplicaUrl,
     TimeSpan ReplicaWait,
     TimeSpan ReplicaMaxLag,
+    TimeSpan MigrationLockTimeout,
     IReadOnlyList<string> Problems)
 {
     const string DevelopmentDatabase = "postgres://postgres@127.0.0.1:5432/blog";
@@ -101,6 +102,7 @@ internal sealed record Settings(
         if (metricsPort != 0 && metricsPort == port) problems.Add($"METRICS_PORT is invalid: it is PORT ({port}); metrics need a port of their own, which the public one is not.");
         var requestLogs = config["REQUEST_LOGS"] is not ("false" or "0");
         var replicaMaxLag = Number(config, "REPLICA_MAX_LAG_MS", 2000, 1, 3_600_000, problems);
+        var migrationLockTimeout = Number(config, "MIGRATION_LOCK_TIMEOUT_MS", 1000, 1, 600_000, problems);
 
         // Comma-separated origins; unset (or "*") allows any origin, as the seed service did.
         var origins = config["CORS_ORIGINS"]?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -108,7 +110,7 @@ internal sealed record Settings(
 
         return new Settings(databaseUrl ?? "", direct, secret ?? "", port, origins, cacheSeconds, cacheMegabytes, TimeSpan.FromSeconds(listenerIdle), TimeSpan.FromSeconds(shutdownSeconds), signIns, trustFly, idleTrim, prepared,
             config["FLY_REGION"] is { Length: > 0 } flyRegionName ? flyRegionName : "local", metricsPort, requestLogs,
-            replica, TimeSpan.FromMilliseconds(replicaWait), TimeSpan.FromMilliseconds(replicaMaxLag), problems);
+            replica, TimeSpan.FromMilliseconds(replicaWait), TimeSpan.FromMilliseconds(replicaMaxLag), TimeSpan.FromMilliseconds(migrationLockTimeout), problems);
     }
 
     static int Number(IConfiguration config, string name, int fallback, int min, int max, List<string> problems)

@@ -48,6 +48,8 @@ CREATE TABLE tags (
 CREATE TABLE article_tags (
     article_id bigint NOT NULL REFERENCES articles ON DELETE CASCADE,
     tag_id     bigint NOT NULL REFERENCES tags,
+    -- Lint: a tag's place in its article's list, which holds at most 10 tags.
+    -- squawk-ignore prefer-bigint-over-smallint
     position   smallint NOT NULL,  -- tagList keeps the order the author gave
     PRIMARY KEY (article_id, tag_id)
 );

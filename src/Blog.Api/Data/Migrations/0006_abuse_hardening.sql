@@ -6,13 +6,19 @@
 CREATE TABLE sign_in_limits (
     key           text PRIMARY KEY,              -- 'network:203.0.113.7', 'network:2001:db8:1:2::/64', 'account:ada@example.com'
     window_start  timestamptz NOT NULL,          -- network: the minute counted; account: the last attempt
+    -- Lint: attempts in one minute, bounded by AUTH_RATE_LIMIT.
+    -- squawk-ignore prefer-bigint-over-int
     attempts      int NOT NULL DEFAULT 0,        -- network: attempts in that minute
+    -- Lint: failures in a row, bounded by the backoff (past 100 an account waits a day).
+    -- squawk-ignore prefer-bigint-over-int
     failures      int NOT NULL DEFAULT 0,        -- account: attempts since the last sign-in that succeeded
     blocked_until timestamptz                    -- account: no attempt before this (backoff)
 );
 
 -- Tokens carry the version of the credentials they were issued for. Changing the password or
 -- the email makes a new version, and the older tokens stop working.
+-- Lint: one step per change of a user's password or email.
+-- squawk-ignore prefer-bigint-over-int
 ALTER TABLE users ADD COLUMN token_version int NOT NULL DEFAULT 1;
 
 -- Raises BT401 unless the token's user exists with that version: statements that write call

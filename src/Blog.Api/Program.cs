@@ -27,7 +27,7 @@ builder.Services.AddHttpContextAccessor();  // the request whose statements shar
 
 builder.Services.AddSingleton<Db>();
 builder.Services.AddSingleton<SignInLimits>();
-builder.Services.AddSingleton(services => new Tokens(services.GetRequiredService<Settings>().JwtSecret));
+builder.Services.AddSingleton(services => Tokens.From(services.GetRequiredService<Settings>()));
 builder.Services.AddTokenAuthentication();
 builder.Services.AddAuthorization();
 builder.Services.AddEdgeCache();

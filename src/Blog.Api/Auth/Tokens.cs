@@ -25,13 +25,35 @@ internal sealed class Tokens
     readonly SigningCredentials credentials;
     readonly JsonWebTokenHandler handler = new();
 
-    public Tokens(string secret)
+    /// <summary>
+    /// Signs with <paramref name="secret"/> (JWT_SECRET) and accepts tokens signed with it or
+    /// with any of <paramref name="accepted"/> (JWT_ACCEPTED_SECRETS): a rotation signs nobody
+    /// out (README, Deploying). Each key is named in its tokens' header (kid).
+    /// </summary>
+    public Tokens(string secret, IReadOnlyList<string>? accepted = null)
     {
-        Key = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(secret));
+        Key = KeyFor(secret);
         credentials = new SigningCredentials(Key, SecurityAlgorithms.HmacSha256);
+        Keys = [Key, .. (accepted ?? []).Select(KeyFor)];
     }
 
+    public static Tokens From(Hosting.Settings settings) => new(settings.JwtSecret, settings.JwtAcceptedSecrets);
+
+    /// <summary>The key tokens are signed with.</summary>
     public SymmetricSecurityKey Key { get; }
+
+    /// <summary>The keys tokens are accepted with: the signing key first.</summary>
+    public IReadOnlyList<SymmetricSecurityKey> Keys { get; }
+
+    /// <summary>
+    /// A secret's key, named by the first 48 bits of the secret's SHA-256 (base64url): enough to
+    /// tell a few keys apart, and nothing about the secret.
+    /// </summary>
+    static SymmetricSecurityKey KeyFor(string secret)
+    {
+        var bytes = Encoding.UTF8.GetBytes(secret);
+        return new SymmetricSecurityKey(bytes) { KeyId = Base64Url.EncodeToString(SHA256.HashData(bytes).AsSpan(0, 6)) };
+    }
 
     /// <summary>
     /// The claim with the version of the user's credentials the token was issued for
@@ -83,7 +105,7 @@ internal sealed class Tokens
         {
             ValidIssuer = Issuer,
             ValidAudience = Audience,
-            IssuerSigningKey = Key,
+            IssuerSigningKeys = Keys,  // a token's kid picks its key; one without (before kids) is tried with each
             ValidAlgorithms = [SecurityAlgorithms.HmacSha256],  // no "none", no algorithm swaps
             RequireSignedTokens = true,
             RequireExpirationTime = true,

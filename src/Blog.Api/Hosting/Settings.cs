@@ -12,6 +12,7 @@ internal sealed record Settings(
     string DatabaseUrl,
     string? DirectDatabaseUrl,
     string JwtSecret,
+    IReadOnlyList<string> JwtAcceptedSecrets,
     int Port,
     IReadOnlyList<string>? CorsOrigins,
     int CacheSeconds,
@@ -64,6 +65,11 @@ internal sealed record Settings(
         else if (string.IsNullOrEmpty(secret)) problems.Add("JWT_SECRET is not set: give a random secret of at least 32 bytes (e.g. `openssl rand -base64 48`).");
         else if (Encoding.UTF8.GetByteCount(secret) < Tokens.MinSecretBytes) problems.Add($"JWT_SECRET is too short: it needs at least {Tokens.MinSecretBytes} bytes.");
 
+        // Secrets whose tokens are still accepted, for verification only: the previous one after
+        // a rotation, and the next one before it signs (README, Deploying to Fly.io).
+        var accepted = config["JWT_ACCEPTED_SECRETS"]?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+        if (accepted.Any(a => Encoding.UTF8.GetByteCount(a) < Tokens.MinSecretBytes)) problems.Add($"JWT_ACCEPTED_SECRETS is invalid: each secret needs at least {Tokens.MinSecretBytes} bytes.");
+
         var port = Number(config, "PORT", 8080, 1, 65535, problems);
         // With a direct URL for the cache's listener the cache is coherent, and on by default.
         var cacheSeconds = Number(config, "CACHE_SECONDS", direct is null ? 0 : 60, 0, 86_400, problems);
@@ -108,7 +114,7 @@ internal sealed record Settings(
         var origins = config["CORS_ORIGINS"]?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (origins is [] or ["*"]) origins = null;
 
-        return new Settings(databaseUrl ?? "", direct, secret ?? "", port, origins, cacheSeconds, cacheMegabytes, TimeSpan.FromSeconds(listenerIdle), TimeSpan.FromSeconds(shutdownSeconds), signIns, trustFly, idleTrim, prepared,
+        return new Settings(databaseUrl ?? "", direct, secret ?? "", accepted, port, origins, cacheSeconds, cacheMegabytes, TimeSpan.FromSeconds(listenerIdle), TimeSpan.FromSeconds(shutdownSeconds), signIns, trustFly, idleTrim, prepared,
             config["FLY_REGION"] is { Length: > 0 } flyRegionName ? flyRegionName : "local", metricsPort, requestLogs,
             replica, TimeSpan.FromMilliseconds(replicaWait), TimeSpan.FromMilliseconds(replicaMaxLag), TimeSpan.FromMilliseconds(migrationLockTimeout), problems);
     }

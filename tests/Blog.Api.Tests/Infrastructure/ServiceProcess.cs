@@ -66,9 +66,12 @@ public sealed class ServiceProcess : IAsyncDisposable
         return environment;
     }
 
-    public static ServiceProcess Start(IReadOnlyDictionary<string, string?> environment, params string[] args)
+    public static ServiceProcess Start(IReadOnlyDictionary<string, string?> environment, params string[] args) => Start(BinaryPath, environment, args);
+
+    /// <summary>Starts <paramref name="binary"/> (another build of the service, e.g. the previous release).</summary>
+    public static ServiceProcess Start(string binary, IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
-        var info = new ProcessStartInfo(BinaryPath)
+        var info = new ProcessStartInfo(binary)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -88,9 +91,9 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// Starts the service with <paramref name="environment"/> (which names its PORT) and waits
     /// until /health answers; <see cref="Client"/> then speaks to it.
     /// </summary>
-    public static async Task<ServiceProcess> StartHealthyAsync(IReadOnlyDictionary<string, string?> environment, TimeSpan? requestTimeout = null)
+    public static async Task<ServiceProcess> StartHealthyAsync(IReadOnlyDictionary<string, string?> environment, TimeSpan? requestTimeout = null, string? binary = null)
     {
-        var service = Start(environment);
+        var service = Start(binary ?? BinaryPath, environment);
         service.Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{environment["PORT"]}") };
         if (requestTimeout is { } timeout) service.Client.Timeout = timeout;
         try

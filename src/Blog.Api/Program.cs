@@ -25,6 +25,7 @@ builder.Services.ConfigureHttpJsonOptions(AppJson.Configure);
 builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);  // → ErrorHandling
 builder.Services.AddHttpContextAccessor();  // the request whose statements share a deadline (RequestCommands)
 
+builder.Services.AddSingleton<Freezes>();  // Fly's suspend: what a thawed process must not trust
 builder.Services.AddSingleton<Db>();
 builder.Services.AddSingleton<SignInLimits>();
 builder.Services.AddSingleton(services => Tokens.From(services.GetRequiredService<Settings>()));

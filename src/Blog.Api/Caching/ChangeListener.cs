@@ -28,6 +28,8 @@ internal sealed class ChangeListener(EdgeCache cache, string directUrl, TimeSpan
     long lastActivity = Environment.TickCount64;
     int running;  // 1 while the loop runs
     volatile bool connected;
+    volatile CancellationTokenSource? session;  // the open session's: cancelled to start over
+    volatile bool thawed;  // the session was ended by a thaw: start over at once, quietly
 
     /// <summary>Whether the session is connected and listening now.</summary>
     public bool Connected => connected;
@@ -56,8 +58,14 @@ internal sealed class ChangeListener(EdgeCache cache, string directUrl, TimeSpan
                 }
                 catch (Exception e)  // whatever broke the session, the cache must not trust it
                 {
-                    if (connected || backoff == FirstBackoff) log.LogWarning("The change listener is not connected ({Message}); the cache is bypassed until it is.", e.Message);
                     Disconnected();
+                    if (thawed)
+                    {
+                        thawed = false;
+                        backoff = FirstBackoff;
+                        continue;
+                    }
+                    if (connected || backoff == FirstBackoff) log.LogWarning("The change listener is not connected ({Message}); the cache is bypassed until it is.", e.Message);
                     await Task.Delay(backoff);
                     backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LastBackoff.Ticks));
                 }
@@ -79,7 +87,9 @@ internal sealed class ChangeListener(EdgeCache cache, string directUrl, TimeSpan
             settings.Pooling = false;
             settings.ApplicationName = ApplicationName;
         });
-        await using var connection = await source.OpenConnectionAsync();
+        using var ending = new CancellationTokenSource();
+        session = ending;
+        await using var connection = await source.OpenConnectionAsync(ending.Token);
         connection.Notification += (_, e) => cache.Heard(e.Payload);
         await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection)) await listen.ExecuteNonQueryAsync();
         cache.Clear();  // what was cached before this session began may have missed a change
@@ -87,10 +97,23 @@ internal sealed class ChangeListener(EdgeCache cache, string directUrl, TimeSpan
         log.LogInformation("The change listener is connected; the cache serves anonymous reads.");
         while (Quiet < idleAfter)
         {
-            if (await connection.WaitAsync(Ping)) continue;
+            if (await connection.WaitAsync(Ping, ending.Token)) continue;
             await using var ping = new NpgsqlCommand("SELECT 1", connection);
-            await ping.ExecuteScalarAsync();
+            await ping.ExecuteScalarAsync(ending.Token);
         }
+    }
+
+    /// <summary>
+    /// The process was frozen (Hosting/Freezes): changes may have gone by unheard, and the
+    /// session's connection may be dead without a word. The cache is bypassed and emptied at
+    /// once, and the session starts over (at once, not after a ping times out).
+    /// </summary>
+    public void Thawed()
+    {
+        Disconnected();
+        if (session is not { } open) return;
+        thawed = true;
+        open.Cancel();
     }
 
     void Disconnected()

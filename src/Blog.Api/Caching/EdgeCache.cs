@@ -35,13 +35,16 @@ internal sealed class EdgeCache : IOutputCacheStore
     long sequence;
 
     readonly Replica? replica;
+    readonly Freezes? freezes;
 
-    public EdgeCache(Settings settings, ILogger<ChangeListener> log, Db? db = null)
+    public EdgeCache(Settings settings, ILogger<ChangeListener> log, Db? db = null, Freezes? freezes = null)
     {
         Enabled = settings.CacheSeconds > 0;
         Lifetime = TimeSpan.FromSeconds(Math.Max(settings.CacheSeconds, 1));
         entries = new MemoryCache(new MemoryCacheOptions { SizeLimit = (long)settings.CacheMegabytes * 1024 * 1024 });
         if (Enabled && settings.DirectDatabaseUrl is { } direct) listener = new ChangeListener(this, direct, settings.ListenerIdle, log);
+        this.freezes = freezes;
+        if (listener is not null && freezes is not null) freezes.Thawed += _ => listener.Thawed();
         // Answers read from a replica: a change is evicted again once the replica has it (an
         // answer read in between would show the replica's older state), and everything goes
         // when reads leave the replica (changes it was behind on may never be evicted again).
@@ -66,6 +69,7 @@ internal sealed class EdgeCache : IOutputCacheStore
     /// </summary>
     public bool Serving()
     {
+        freezes?.Check();  // a thawed process's cache may have missed changes: the check says so first
         if (listener is null) return true;
         listener.Touch();
         return listener.Connected;

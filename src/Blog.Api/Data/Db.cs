@@ -31,6 +31,7 @@ internal sealed class Db
 
     readonly Settings settings;
     readonly ILogger<Db> log;
+    readonly Freezes? freezes;
     readonly Lock switching = new();
     volatile NpgsqlDataSource current;
     volatile bool prepared;
@@ -39,14 +40,28 @@ internal sealed class Db
 
     static readonly object WrittenKey = new(), ReplicaReadKey = new(), AfterReplayKey = new();
 
-    public Db(Settings settings, ILogger<Db> log)
+    public Db(Settings settings, ILogger<Db> log, Freezes? freezes = null)
     {
         this.settings = settings;
         this.log = log;
+        this.freezes = freezes;
         if (settings.ReplicaUrl is { } replica) Replica = new Replica(replica, settings, log);
         prepared = settings.PreparedStatements == PreparedStatements.On;
         current = Database.CreateDataSource(settings.DatabaseUrl, Database.RequestCommandTimeout, prepare: prepared);
         if (settings.PreparedStatements != PreparedStatements.Auto) nextProbe = long.MaxValue;
+        if (freezes is not null) freezes.Thawed += Thawed;
+    }
+
+    /// <summary>
+    /// The process was frozen (Freezes): the connections in the pools may be dead without a word,
+    /// so they go, and the next requests open new ones; the replica is checked again before it
+    /// serves. The cache's listener starts over too (EdgeCache).
+    /// </summary>
+    void Thawed(TimeSpan frozen)
+    {
+        log.LogInformation("The process was frozen for {Seconds:0.0} s: the database connections it held are dropped and opened anew.", frozen.TotalSeconds);
+        current.Clear();
+        Replica?.Thawed();
     }
 
     /// <summary>Whether statements are prepared now.</summary>
@@ -61,6 +76,7 @@ internal sealed class Db
     /// <summary>A connection for a statement that only reads: the replica's while it serves.</summary>
     public NpgsqlConnection Read()
     {
+        freezes?.Check();
         if (Replica?.ForRead() is not { } replica) return Connection();
         if (StatementDeadline.Requests.HttpContext is { } http) http.Items[ReplicaReadKey] = true;
         return replica;
@@ -96,6 +112,7 @@ internal sealed class Db
 
     NpgsqlConnection Connection()
     {
+        freezes?.Check();
         if (Environment.TickCount64 >= Interlocked.Read(ref nextProbe) && Interlocked.Exchange(ref probing, 1) == 0) Background.Start(ProbeAsync);
         return current.CreateConnection();
     }

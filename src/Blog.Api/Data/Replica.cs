@@ -205,20 +205,35 @@ internal sealed class Replica
 
     void Leave(Health to, string why)
     {
-        bool stopped;
+        if (!MoveTo(to)) return;
+        log.LogWarning("Reads go to the primary: the read replica is {State} ({Why}).", to == Health.Down ? "down" : "lagging", why);
+        StoppedServing?.Invoke();
+    }
+
+    /// <summary>Moves to a state where reads go to the primary; returns whether it was serving.</summary>
+    bool MoveTo(Health to)
+    {
         lock (gate)
         {
-            stopped = health == Health.Serving;
+            var stopped = health == Health.Serving;
             health = to;
             // Reads go to the primary now: no write needs to wait for the replica.
             foreach (var waiter in waiters.Values) waiter.Done.TrySetResult(false);
             waiters.Clear();
+            return stopped;
         }
-        if (stopped)
-        {
-            log.LogWarning("Reads go to the primary: the read replica is {State} ({Why}).", to == Health.Down ? "down" : "lagging", why);
-            StoppedServing?.Invoke();
-        }
+    }
+
+    /// <summary>
+    /// The process was frozen (Hosting/Freezes): the connections may be dead and what the last
+    /// checks saw is old. Reads go to the primary until the checks have seen the replica again.
+    /// </summary>
+    public void Thawed()
+    {
+        lock (gate) primaryPositions.Clear();
+        if (MoveTo(Health.Starting)) StoppedServing?.Invoke();
+        source.Clear();
+        primary.Clear();
     }
 
     void Touch()

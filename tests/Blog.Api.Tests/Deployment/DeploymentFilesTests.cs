@@ -63,7 +63,7 @@ public sealed class DeploymentFilesTests
         var http = (TomlTable)fly["http_service"];
         Assert.Equal(8080L, http["internal_port"]);
         Assert.Equal(true, http["force_https"]);
-        Assert.Equal("stop", http["auto_stop_machines"]);
+        Assert.Equal("suspend", http["auto_stop_machines"]);  // Reliability/SuspendTests: a thawed binary answers at once
         Assert.Equal(true, http["auto_start_machines"]);
         Assert.True((long)http["min_machines_running"] >= 1);
         var concurrency = (TomlTable)http["concurrency"];

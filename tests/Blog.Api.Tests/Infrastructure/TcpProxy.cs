@@ -9,6 +9,8 @@ namespace Blog.Api.Tests.Infrastructure;
 /// connection and refuses new ones (a database that went away), Blackhole() accepts and
 /// swallows everything on new and open connections (a network that silently eats packets),
 /// Restore() heals both (connections swallowed from stay useless; the service must drop them).
+/// Forget() swallows everything on the connections open now and forwards new ones: a NAT or a
+/// database that forgot a connection while its client was suspended.
 /// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
@@ -17,6 +19,7 @@ public sealed class TcpProxy : IAsyncDisposable
     readonly TcpListener listener = new(IPAddress.Loopback, 0);
     readonly IPEndPoint target;
     readonly ConcurrentDictionary<Socket, bool> sockets = new();
+    readonly ConcurrentDictionary<Socket, bool> forgotten = new();
     readonly CancellationTokenSource stop = new();
     volatile Mode mode = Mode.Forward;
 
@@ -38,6 +41,11 @@ public sealed class TcpProxy : IAsyncDisposable
     public void Blackhole() => mode = Mode.Blackhole;
 
     public void Restore() => mode = Mode.Forward;
+
+    public void Forget()
+    {
+        foreach (var socket in sockets.Keys) forgotten[socket] = true;
+    }
 
     void CloseAll()
     {
@@ -101,7 +109,7 @@ public sealed class TcpProxy : IAsyncDisposable
         {
             var read = await from.ReceiveAsync(buffer, SocketFlags.None, stop.Token);
             if (read == 0 || mode == Mode.Refuse) return;
-            if (mode == Mode.Blackhole) continue;  // swallowed: the other side waits in vain
+            if (mode == Mode.Blackhole || forgotten.ContainsKey(from)) continue;  // swallowed: the other side waits in vain
             await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, stop.Token);
         }
     }

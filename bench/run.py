@@ -16,7 +16,7 @@ The server runs on CPU 0; wrk, PostgreSQL, the pooler and the proxy on CPU 1.
 Each section is a module of bench/blogbench; this file is their table of contents.
 
 usage: run.py ARTIFACTS DATABASE_URL OUTPUT_DIR [--quick] [--baseline REV]
-       run.py ARTIFACTS DATABASE_URL OUTPUT_DIR [--quick] --only replica
+       run.py ARTIFACTS DATABASE_URL OUTPUT_DIR [--quick] --only replica|deploy
          runs that section alone and puts its figures into OUTPUT_DIR/latest.json, the rest kept
 """
 import json
@@ -25,7 +25,7 @@ import platform
 import sys
 from datetime import datetime, timezone
 
-from blogbench import charts, dashboard, edge, prepared, replicas, report, startup, throughput
+from blogbench import charts, dashboard, deploy, edge, prepared, replicas, report, startup, throughput
 
 
 def main():
@@ -44,7 +44,7 @@ def main():
     if "--baseline" in sys.argv:
         baseline = {"revision": sys.argv[sys.argv.index("--baseline") + 1], "command": [os.path.join(artifacts, "baseline", "Blog.Api")]}
     if "--only" in sys.argv:
-        only(sys.argv[sys.argv.index("--only") + 1], aot, artifacts, seconds, quick, output_dir)
+        only(sys.argv[sys.argv.index("--only") + 1], aot, artifacts, database_url, seconds, quick, output_dir)
         return
     results = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -79,6 +79,9 @@ def main():
     print("the dashboard's panels, from /metrics under load")
     results["dashboard"] = dashboard.dashboard(aot, database_url, token, slug, 3 if quick else 6)
 
+    print("the deploy drill (the previous release serving while this build migrates and replaces it)")
+    results["deploy"] = deploy.measure(artifacts, database_url, previous_release(), DRILL_BASELINE, 5 if quick else 10)
+
     print("read replicas (scripts/replica-pair: the primary and its WAL 40 ms away, the replica near)")
     sessions = ["dotnet", os.path.join(artifacts, "sessions", "Blog.Sessions.dll")]
     results["replica"] = replicas.replica_reads(aot, seconds, 20 if quick else 100, sessions, quick)
@@ -91,15 +94,31 @@ def main():
     charts.chart_prepared(results, output_dir)
     charts.chart_edge(results, output_dir)
     charts.chart_dashboard(results, output_dir)
+    charts.chart_deploy(results, output_dir)
     report.print_table(results)
 
 
-def only(section, aot, artifacts, seconds, quick, output_dir):
+# The revision whose migrate the drill compares with: the last before issue #31 (one transaction
+# for every migration, 0009 filling its column inside it).
+DRILL_BASELINE = "4ca6251"
+
+
+def previous_release():
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".ci", "previous-release")) as f:
+        return next(line.strip() for line in f if not line.startswith("#"))
+
+
+def only(section, aot, artifacts, database_url, seconds, quick, output_dir):
     """One section, measured alone, its figures put into latest.json beside the others."""
     path = os.path.join(output_dir, "latest.json")
     with open(path) as saved:
         results = json.load(saved)
-    if section == "replica":
+    if section == "deploy":
+        print("the deploy drill (the previous release serving while this build migrates and replaces it)")
+        results["deploy"] = deploy.measure(artifacts, database_url, previous_release(), DRILL_BASELINE, 5 if quick else 10)
+        results["deploy"]["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        charts.chart_deploy(results, output_dir)
+    elif section == "replica":
         print("read replicas (scripts/replica-pair: the primary and its WAL 40 ms away, the replica near)")
         sessions = ["dotnet", os.path.join(artifacts, "sessions", "Blog.Sessions.dll")]
         results["replica"] = replicas.replica_reads(aot, seconds, 20 if quick else 100, sessions, quick)

@@ -147,3 +147,39 @@ unset multiplot
 """
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
     os.remove(os.path.join(output_dir, "dashboard.dat"))
+
+
+def chart_deploy(r, output_dir):
+    """bench/results/deploy.svg: every request's latency over time during the deploy drill, one
+    panel per run, with the migration and the replacement marked."""
+    d = r["deploy"]
+    runs = list(d["runs"].items())
+    plots = []
+    for i, (label, run) in enumerate(runs):
+        path = os.path.join(output_dir, f"deploy{i}.dat")
+        with open(path, "w") as data:
+            data.writelines(f"{t} {ms} {1 if status and 200 <= status < 300 else 0}\n" for t, ms, _, status in run["series"])
+        e = run["events_s"]
+        plots.append(f"""
+set title "{label}: migrate {run['migrate_s']} s, longest stall of articles requests {run['longest_articles_stall_ms']:.0f} ms, {run['failed_total']} failed"
+set arrow 1 from {e['migrate']}, graph 0 to {e['migrate']}, graph 1 nohead lc rgb '#dd6b20' dt 2
+set arrow 2 from {e['migrated']}, graph 0 to {e['migrated']}, graph 1 nohead lc rgb '#dd6b20' dt 2
+set arrow 3 from {e['replace']}, graph 0 to {e['replace']}, graph 1 nohead lc rgb '#805ad5' dt 2
+set arrow 4 from {e['replaced']}, graph 0 to {e['replaced']}, graph 1 nohead lc rgb '#805ad5' dt 2
+plot '{path}' using 1:($3 == 1 ? $2 : 1/0) with points pt 7 ps 0.25 lc rgb '#2b6cb0' title 'answered', '' using 1:($3 == 0 ? $2 : 1/0) with points pt 2 ps 0.8 lc rgb '#e53e3e' title 'failed'
+""")
+    script = f"""
+set terminal svg size 1000,{300 * len(runs) + 60} font 'sans,10' background '#ffffff'
+set output '{output_dir}/deploy.svg'
+set multiplot layout {len(runs)},1 title "Deploy drill, {r['date']}: the previous release ({d['previous_release']}) serves {d['clients']} clients through PgBouncer 1.25;\\nthe new build migrates (orange) and replaces it (purple). 300,000 articles, 2.1M favorites"
+set grid lc rgb '#dddddd'
+set logscale y
+set ylabel 'latency (ms)'
+set xlabel 'seconds'
+set key top right
+{''.join(plots)}
+unset multiplot
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    for i in range(len(runs)):
+        os.remove(os.path.join(output_dir, f"deploy{i}.dat"))

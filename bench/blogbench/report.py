@@ -93,3 +93,11 @@ def print_table(r):
         print(f"replica lag after 60 s without requests: {sessions['lag_after_60_s_idle_s']} s (goal 0)")
     print(f"invalidation, commit → eviction on another instance ({p['iterations']} writes): p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms "
           f"(goal ≤ {p['round_trip_ms'] / 2 + 10:.0f} ms); comment write p50 {p['write_p50_ms']} ms; stale reads {p['stale_reads']} (goal 0)")
+    if "deploy" in r:
+        d = r["deploy"]
+        print()
+        print(f"deploy drill: the previous release {d['previous_release']} serves {d['clients']} clients; the build migrates and replaces it (goals: stall ≤ 250 ms, 0 failed, p99 during ≤ 2× before)")
+        for label, run in d["runs"].items():
+            p = run["phases"]
+            print(f"{label:24} migrate {run['migrate_s']:6.1f} s   stall {run['longest_articles_stall_ms']:8.1f} ms   failed {run['failed_total']:4}   "
+                  f"p99 before/during/after {p['before']['p99_ms']}/{p['during']['p99_ms']}/{p['after']['p99_ms']} ms   max {p['during']['max_ms']} ms")

@@ -266,9 +266,10 @@ internal sealed class Replica
 
     /// <summary>
     /// Reads what the primary has written, then how far the replica has replayed, and moves the
-    /// state: serving → lagging past REPLICA_MAX_LAG_MS; not serving → joining once within it;
-    /// joining → serving once the replica has replayed what the primary had written after
-    /// joining began (this check's read of the primary, when joining began in an earlier one).
+    /// state: serving → lagging past REPLICA_MAX_LAG_MS; not serving → joining once the replica
+    /// has all the primary had when the check began; joining → serving once it has what the
+    /// primary had written after joining began (this check's read of the primary, when joining
+    /// began in an earlier one).
     /// </summary>
     async Task CheckAsync()
     {
@@ -306,7 +307,10 @@ internal sealed class Replica
                         log.LogInformation("Reads go to the read replica ({Lag:F3} s behind).", Lag.TotalSeconds);
                     }
                     break;
-                case Health.Starting or Health.Lagging or Health.Down when withinLag:
+                // Caught up: it has replayed all the primary had flushed when this check began. A
+                // replica still behind (replay paused, say) does not join: writes would wait for
+                // it again, each for REPLICA_WAIT_MS, and leave again.
+                case Health.Starting or Health.Lagging or Health.Down when progress.Replayed >= written?.Position:
                     health = Health.Joining;
                     joinTarget = -1;
                     break;

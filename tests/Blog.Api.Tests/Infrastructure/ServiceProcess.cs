@@ -78,10 +78,11 @@ public sealed class ServiceProcess : IAsyncDisposable
             WorkingDirectory = Path.GetTempPath(),
         };
         foreach (var arg in args) info.ArgumentList.Add(arg);
-        // A clean slate: only what the test gives, plus what any process needs.
+        // A clean slate: only what the test gives, plus what any process needs and the test run's
+        // id (scripts/test stops the processes that carry it, and no others).
         foreach (var name in info.Environment.Keys.ToArray())
         {
-            if (name is not ("PATH" or "HOME" or "TMPDIR")) info.Environment.Remove(name);
+            if (name is not ("PATH" or "HOME" or "TMPDIR" or "BLOG_TEST_RUN")) info.Environment.Remove(name);
         }
         foreach (var (name, value) in environment) info.Environment[name] = value;
         return new ServiceProcess(Process.Start(info)!);

@@ -15,11 +15,11 @@ internal static class ArticleEndpoints
     {
         var articles = app.MapGroup("/api/articles").WithTags("Articles");
 
-        articles.MapGet("", ArticleLists.List).WithName("ListArticles").CachedForAnonymous("tag", "author", "favorited", "limit", "offset").DocumentsPaging()
+        articles.MapGet("", ArticleLists.List).WithName("ListArticles").AllowsUser().CachedForAnonymous("tag", "author", "favorited", "limit", "offset").DocumentsPaging()
             .WithSummary("Articles, newest first, filtered by tag, author or favoriting user").ProducesErrors(401, 422);
         articles.MapGet("/feed", ArticleLists.Feed).WithName("Feed").DocumentsPaging()
             .WithSummary("Articles by the users the caller follows, newest first").RequireUser().ProducesErrors(422);
-        articles.MapGet("/{slug}", Get).WithName("GetArticle").CachedForAnonymous()
+        articles.MapGet("/{slug}", Get).WithName("GetArticle").AllowsUser().CachedForAnonymous()
             .WithSummary("One article, with its body").ProducesErrors(401, 404);
         articles.MapPost("", Create).WithName("CreateArticle")
             .WithSummary("Publish an article").RequireUser().ProducesErrors(422);

@@ -48,6 +48,16 @@ internal static class CurrentUser
                 ? ApiError.TokenInvalid.ExecuteAsync(context)
                 : next(context));
 
+    /// <summary>
+    /// Marks an endpoint that answers anyone and shows a signed-in caller more (favorited,
+    /// following): its document says a token is optional. Endpoints with neither this nor
+    /// RequireUser take no token (the document says none, so that clients send none).
+    /// </summary>
+    public static RouteHandlerBuilder AllowsUser(this RouteHandlerBuilder builder) => builder.WithMetadata(new OptionalUser());
+
+    /// <summary>The metadata of <see cref="AllowsUser"/>.</summary>
+    public sealed class OptionalUser;
+
     /// <summary>Requires a signed-in user and documents the 401 that follows without one.</summary>
     public static RouteHandlerBuilder RequireUser(this RouteHandlerBuilder builder) =>
         builder.RequireAuthorization().ProducesErrors(StatusCodes.Status401Unauthorized);

@@ -15,7 +15,7 @@ internal static class CommentEndpoints
     {
         var comments = app.MapGroup("/api/articles/{slug}/comments").WithTags("Comments");
 
-        comments.MapGet("", List).WithName("ListComments").CachedForAnonymous()
+        comments.MapGet("", List).WithName("ListComments").AllowsUser().CachedForAnonymous()
             .WithSummary("An article's comments, oldest first").ProducesErrors(401, 404);
         comments.MapPost("", Add).WithName("AddComment")
             .WithSummary("Comment on an article").RequireUser().ProducesErrors(404, 422);

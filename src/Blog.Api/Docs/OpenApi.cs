@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Blog.Api.Auth;
 using Blog.Api.Http;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.OpenApi;
@@ -62,7 +63,12 @@ internal static class OpenApi
                 Title = "Blog API",
                 Version = "v1",
                 Description = "A Medium-style blogging backend: the RealWorld (Conduit) API, a small /api/v1 compatibility surface, and operational endpoints.",
+                License = new OpenApiLicense { Name = "MIT", Identifier = "MIT" },
             };
+            // Relative: the service that serves this document, in whichever region and host (the
+            // framework would name the host of the request that asked for it).
+            document.Servers = [new OpenApiServer { Url = "/", Description = "The service that serves this document" }];
+
             document.Tags = new HashSet<OpenApiTag>(OpenApiExamples.Groups.Select(group => new OpenApiTag { Name = group.Name, Description = group.Description }));
             document.Components ??= new OpenApiComponents();
             document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
@@ -83,24 +89,38 @@ internal static class OpenApi
             {
                 foreach (var required in schema.Required ?? new HashSet<string>())
                 {
-                    if (schema.Properties?.TryGetValue(required, out var property) == true) WithoutNull(property);
+                    if (schema.Properties?.TryGetValue(required, out var property) == true) schema.Properties[required] = WithoutNull(property)!;
                 }
             }
             return Task.CompletedTask;
         });
         options.AddOperationTransformer((operation, context, _) =>
         {
-            if (context.Description.ActionDescriptor.EndpointMetadata.OfType<IAuthorizeData>().Any())
-            {
-                operation.Security ??= [];
-                operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(TokenScheme, context.Document)] = [] });
-            }
+            // Every operation says what it takes: a token (it needs a user), a token or none (it
+            // shows a signed-in caller more; the empty requirement is "none"), or none at all, so
+            // that a client does not send one (a stale token sent to login would get a 401).
+            var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+            var token = new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(TokenScheme, context.Document)] = [] };
+            operation.Security = metadata.OfType<IAuthorizeData>().Any() ? [token]
+                : metadata.OfType<CurrentUser.OptionalUser>().Any() ? [new OpenApiSecurityRequirement(), token]
+                : [];
             // Bodies bind to nullable parameters so that a missing body gets field-by-field 422s
             // rather than a bare 400, but a body is required: say so, and drop the null.
             if (operation.RequestBody is OpenApiRequestBody body)
             {
                 body.Required = true;
-                foreach (var media in body.Content?.Values ?? []) WithoutNull(media.Schema);
+                foreach (var media in body.Content?.Values.OfType<OpenApiMediaType>() ?? []) media.Schema = WithoutNull(media.Schema);
+            }
+            // A token that is sent and invalid is refused on every endpoint, also where one is
+            // optional or unused (CurrentUser.RejectInvalidTokens).
+            operation.Responses ??= [];
+            if (!operation.Responses.ContainsKey("401"))
+            {
+                operation.Responses["401"] = new OpenApiResponse
+                {
+                    Description = "Unauthorized",
+                    Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = new OpenApiSchemaReference(nameof(ErrorBody), context.Document) } },
+                };
             }
             // Paging and ids arrive as text so that bad values get the API's own 422/404; the
             // route says what they must hold (OpenApiMetadata).
@@ -168,14 +188,11 @@ internal static class OpenApi
         });
     }
 
-    /// <summary>"oneOf: [null, X]" (how a nullable reference is written) becomes just X.</summary>
-    static void WithoutNull(IOpenApiSchema? schema)
-    {
-        if (schema is OpenApiSchema { OneOf: { Count: 2 } options } concrete && options.Any(o => o.Type == JsonSchemaType.Null))
-        {
-            concrete.OneOf = [.. options.Where(o => o.Type != JsonSchemaType.Null)];
-        }
-    }
+    /// <summary>"oneOf: [null, X]" (how a nullable reference is written) becomes X itself.</summary>
+    static IOpenApiSchema? WithoutNull(IOpenApiSchema? schema) =>
+        schema is OpenApiSchema { OneOf: { Count: 2 } options } && options.Count(o => o.Type == JsonSchemaType.Null) == 1
+            ? options.Single(o => o.Type != JsonSchemaType.Null)
+            : schema;
 
     /// <summary>Text that must be there and not be blank: at least one non-space character.</summary>
     static void NonBlank(OpenApiSchema schema)

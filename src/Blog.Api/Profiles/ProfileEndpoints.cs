@@ -14,7 +14,7 @@ internal static class ProfileEndpoints
     {
         var profiles = app.MapGroup("/api/profiles/{username}").WithTags("Profiles");
 
-        profiles.MapGet("", Get).WithName("GetProfile").CachedForAnonymous()
+        profiles.MapGet("", Get).WithName("GetProfile").AllowsUser().CachedForAnonymous()
             .WithSummary("A user's public profile; following is relative to the caller").ProducesErrors(401, 404);
         profiles.MapPost("/follow", Follow).WithName("FollowUser")
             .WithSummary("Follow a user (idempotent)").RequireUser().ProducesErrors(404, 422);

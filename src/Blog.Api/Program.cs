@@ -76,5 +76,6 @@ api.MapComments();
 api.MapTags();
 api.MapCompat();
 
+IdleMemory.CollectStartupGarbage();  // once, before the port opens: no request ever waits for it
 app.Run();
 return 0;

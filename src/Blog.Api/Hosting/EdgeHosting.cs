@@ -9,7 +9,17 @@ internal static class EdgeHosting
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var settings = kestrel.ApplicationServices.GetRequiredService<Settings>();
-            kestrel.ListenAnyIP(settings.Port);
+            // ASPNETCORE_URLS, the framework's own setting, where it is given (a laptop's
+            // http://127.0.0.1:5000 means exactly that); else PORT on every interface, as on Fly.
+            // Either way Kestrel logs the addresses once at start ("Now listening on").
+            if (settings.Urls is { } urls)
+            {
+                foreach (var url in urls) Listen(kestrel, url);
+            }
+            else
+            {
+                kestrel.ListenAnyIP(settings.Port);
+            }
             if (settings.MetricsPort != 0) kestrel.ListenAnyIP(settings.MetricsPort);  // Prometheus (Metrics), Fly's private network
             kestrel.Limits.MaxRequestBodySize = Limits.RequestBody;
             kestrel.AddServerHeader = false;
@@ -41,5 +51,22 @@ internal static class EdgeHosting
                 policy.WithMethods("GET", "POST", "PUT", "DELETE", "OPTIONS").WithHeaders("Content-Type", "Authorization");
             }));
         return builder;
+    }
+
+    /// <summary>One address of ASPNETCORE_URLS (checked in Settings): a host Kestrel binds as the framework would.</summary>
+    static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, Uri url)
+    {
+        switch (url.Host.Trim('[', ']'))
+        {
+            case "localhost":
+                kestrel.ListenLocalhost(url.Port);
+                break;
+            case "0.0.0.0" or "::":
+                kestrel.ListenAnyIP(url.Port);
+                break;
+            case var address:
+                kestrel.Listen(System.Net.IPAddress.Parse(address), url.Port);
+                break;
+        }
     }
 }

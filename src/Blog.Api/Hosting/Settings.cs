@@ -14,6 +14,7 @@ internal sealed record Settings(
     string JwtSecret,
     IReadOnlyList<string> JwtAcceptedSecrets,
     int Port,
+    IReadOnlyList<Uri>? Urls,
     IReadOnlyList<string>? CorsOrigins,
     int CacheSeconds,
     int CacheMegabytes,
@@ -71,6 +72,8 @@ internal sealed record Settings(
         if (accepted.Any(a => Encoding.UTF8.GetByteCount(a) < Tokens.MinSecretBytes)) problems.Add($"JWT_ACCEPTED_SECRETS is invalid: each secret needs at least {Tokens.MinSecretBytes} bytes.");
 
         var port = Number(config, "PORT", 8080, 1, 65535, problems);
+        // ASPNETCORE_URLS (the framework reads it as "urls"): where it is given, it wins over PORT.
+        var urls = config["urls"] is { Length: > 0 } urlList ? ParseUrls(urlList, problems) : null;
         // With a direct URL for the cache's listener the cache is coherent, and on by default.
         var cacheSeconds = Number(config, "CACHE_SECONDS", direct is null ? 0 : 60, 0, 86_400, problems);
         var cacheMegabytes = Number(config, "CACHE_MAX_MB", 32, 1, 65_536, problems);
@@ -80,7 +83,7 @@ internal sealed record Settings(
         // Fly's proxy sets Fly-Client-IP to the real client address; anywhere else the header
         // is whatever the client sent, so it counts only where this is switched on.
         var trustFly = config["TRUST_FLY_CLIENT_IP"] is "true" or "1";
-        var idleTrim = config["IDLE_MEMORY_TRIM"] is not ("false" or "0");
+        var idleTrim = config["IDLE_MEMORY_TRIM"] is "true" or "1";  // off by default: no request pays for a trim (IdleMemory)
         var prepared = config["PREPARED_STATEMENTS"] switch
         {
             null or "" or "auto" => PreparedStatements.Auto,
@@ -114,9 +117,33 @@ internal sealed record Settings(
         var origins = config["CORS_ORIGINS"]?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (origins is [] or ["*"]) origins = null;
 
-        return new Settings(databaseUrl ?? "", direct, secret ?? "", accepted, port, origins, cacheSeconds, cacheMegabytes, TimeSpan.FromSeconds(listenerIdle), TimeSpan.FromSeconds(shutdownSeconds), signIns, trustFly, idleTrim, prepared,
+        return new Settings(databaseUrl ?? "", direct, secret ?? "", accepted, port, urls, origins, cacheSeconds, cacheMegabytes, TimeSpan.FromSeconds(listenerIdle), TimeSpan.FromSeconds(shutdownSeconds), signIns, trustFly, idleTrim, prepared,
             config["FLY_REGION"] is { Length: > 0 } flyRegionName ? flyRegionName : "local", metricsPort, requestLogs,
             replica, TimeSpan.FromMilliseconds(replicaWait), TimeSpan.FromMilliseconds(replicaMaxLag), TimeSpan.FromMilliseconds(migrationLockTimeout), problems);
+    }
+
+    /// <summary>
+    /// ASPNETCORE_URLS: http URLs separated by ';', each a host (an IP address, localhost, or *,
+    /// + or 0.0.0.0 for every interface) and a port; no https (TLS ends at Fly's proxy).
+    /// </summary>
+    static List<Uri>? ParseUrls(string text, List<string> problems)
+    {
+        var urls = new List<Uri>();
+        foreach (var part in text.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            // '*' and '+' (every interface, as the framework writes it) are not hosts a Uri takes.
+            var normal = part.Replace("://*:", "://0.0.0.0:").Replace("://+:", "://0.0.0.0:");
+            if (Uri.TryCreate(normal, UriKind.Absolute, out var url) && url.Scheme == "http" && url.AbsolutePath == "/" && !url.IsDefaultPort
+                && (url.Host == "localhost" || System.Net.IPAddress.TryParse(url.Host.Trim('[', ']'), out _)))
+            {
+                urls.Add(url);
+            }
+            else
+            {
+                problems.Add($"ASPNETCORE_URLS is invalid: '{part}' is not http://HOST:PORT with an IP address, localhost or * as the host.");
+            }
+        }
+        return urls.Count > 0 ? urls : null;
     }
 
     static int Number(IConfiguration config, string name, int fallback, int min, int max, List<string> problems)

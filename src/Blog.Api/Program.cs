@@ -31,7 +31,7 @@ builder.Services.AddSingleton<SignInLimits>();
 builder.Services.AddSingleton(services => Tokens.From(services.GetRequiredService<Settings>()));
 builder.Services.AddTokenAuthentication();
 builder.Services.AddAuthorization();
-builder.Services.AddEdgeCache();
+builder.Services.AddEdgeCache();  // anonymous answers, and signed-in ones with each reader's view laid over
 builder.Services.AddRateLimits();
 builder.Services.AddHealth();
 builder.Services.AddSingleton<Metrics>();

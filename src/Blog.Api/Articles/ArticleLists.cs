@@ -45,6 +45,7 @@ internal static class ArticleLists
         ) AS shown
         JOIN articles a ON a.id = shown.id
         JOIN users u ON u.id = a.author_id
+        WHERE {CurrentUser.Reading}
         ORDER BY a.id DESC
         """;
 
@@ -147,7 +148,8 @@ internal static class ArticleLists
     };
 
     public static async Task<Results<Ok<ArticlesResponse>, ApiError>> List(
-        string? tag, string? author, string? favorited, string? limit, string? offset, ClaimsPrincipal principal, Db db, HttpContext http)
+        string? tag, string? author, string? favorited, string? limit, string? offset, ClaimsPrincipal principal, Db db, HttpContext http,
+        Viewers viewers, EdgeCache cache)
     {
         var check = new Validation();
         var page = Paging.From(check, limit, offset);
@@ -157,7 +159,14 @@ internal static class ArticleLists
         if (check.Failed) return check.Error;
 
         (tag, author, favorited) = (Validation.NullIfBlank(tag), Validation.NullIfBlank(author), Validation.NullIfBlank(favorited));
-        var args = new { tag, author, favorited, page.Limit, page.Offset, me = principal.OptionalId() };
+        // A signed-in reader: the shared page from the edge cache, with their flags (Caching/Viewers).
+        var (viewer, revoked) = viewers.Find(principal);
+        if (revoked) return ApiError.TokenInvalid;
+        var key = $"list\n{tag}\n{author}\n{favorited}\n{page.Limit}\n{page.Offset}";  // each filter null or not blank
+        if (viewer is not null && cache.Answer<ArticleRow[]>(key) is { } shared) return TypedResults.Ok(ToResponse(shared.Select(row => row.For(viewer))));
+
+        var since = cache.Sequence;
+        var args = new { tag, author, favorited, page.Limit, page.Offset, me = principal.OptionalId(), tokenVersion = principal.TokenVersion(), sessionId = principal.Session() };
         await using var connection = db.Read();
         // The statements of ListSql as sent, one call each, so that each is a constant where it is run.
         var rows = await ((tag, author, favorited) switch
@@ -172,16 +181,33 @@ internal static class ArticleLists
             _ => connection.QueryAsync<ArticleRow>(SendTaggedByAuthorFavorited, args),
         });
         // For the edge cache: which writes change this answer (CacheTags).
-        if (tag is not null) EdgeCache.Shows(http, CacheTags.Tagged(tag));
-        if (author is not null) EdgeCache.Shows(http, CacheTags.ByAuthor(author));
+        if (EdgeCache.Stores(http))
+        {
+            foreach (var shown in Filters(tag, author, favorited)) EdgeCache.Shows(http, shown);
+            foreach (var row in rows) row.ShownIn(http);
+        }
+        if (viewer is not null)
+        {
+            var tags = Filters(tag, author, favorited);
+            foreach (var row in rows) row.ShownIn(tags);
+            cache.StoreAnswer(key, rows.Select(row => row.Shared()).ToArray(), rows.Sum(row => row.Bytes), tags, since);
+        }
+        return TypedResults.Ok(ToResponse(rows));
+    }
+
+    /// <summary>The tags of the lists a write can add an article to or take one from (null: a name no tag can name).</summary>
+    static List<string?> Filters(string? tag, string? author, string? favorited)
+    {
+        var tags = new List<string?>();
+        if (tag is not null) tags.Add(CacheTags.Tagged(tag));
+        if (author is not null) tags.Add(CacheTags.ByAuthor(author));
         if (favorited is not null)
         {
-            EdgeCache.Shows(http, CacheTags.FavoritedBy(favorited));
-            EdgeCache.Shows(http, CacheTags.AnyFavorites);
+            tags.Add(CacheTags.FavoritedBy(favorited));
+            tags.Add(CacheTags.AnyFavorites);
         }
-        if ((tag, author, favorited) is (null, null, null)) EdgeCache.Shows(http, CacheTags.AllArticles);
-        foreach (var row in rows) row.ShownIn(http);
-        return TypedResults.Ok(ToResponse(rows));
+        if ((tag, author, favorited) is (null, null, null)) tags.Add(CacheTags.AllArticles);
+        return tags;
     }
 
     public static async Task<Results<Ok<ArticlesResponse>, ApiError>> Feed(string? limit, string? offset, ClaimsPrincipal principal, Db db)
@@ -191,7 +217,7 @@ internal static class ArticleLists
         if (check.Failed) return check.Error;
 
         await using var connection = db.Read();
-        var rows = await connection.QueryAsync<ArticleRow>(SendFeed, new { page.Limit, page.Offset, me = principal.Id() });
+        var rows = await connection.QueryAsync<ArticleRow>(SendFeed, new { page.Limit, page.Offset, me = principal.Id(), tokenVersion = principal.TokenVersion(), sessionId = principal.Session() });
         return TypedResults.Ok(ToResponse(rows));
     }
 

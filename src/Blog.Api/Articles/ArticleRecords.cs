@@ -67,6 +67,23 @@ internal sealed record ArticleRow(
         EdgeCache.Shows(http, CacheTags.Article(Id));
         EdgeCache.Shows(http, CacheTags.Author(AuthorId));
     }
+
+    /// <summary>The tags of what this row shows, for a shared answer kept for signed-in readers.</summary>
+    public void ShownIn(List<string?> tags)
+    {
+        tags.Add(CacheTags.Article(Id));
+        tags.Add(CacheTags.Author(AuthorId));
+    }
+
+    /// <summary>The row as every reader shares it: no reader's flags.</summary>
+    public ArticleRow Shared() => this with { Favorited = false, AuthorFollowing = false };
+
+    /// <summary>The shared row as <paramref name="viewer"/> sees it.</summary>
+    public ArticleRow For(Caching.Viewer viewer) => this with { Favorited = viewer.Favorited(Id), AuthorFollowing = viewer.Follows(AuthorId) };
+
+    /// <summary>About what the row takes in memory.</summary>
+    public long Bytes => 250 + 2L * (Slug.Length + Title.Length + Description.Length + (Body?.Length ?? 0) + AuthorUsername.Length
+        + (AuthorBio?.Length ?? 0) + (AuthorImage?.Length ?? 0) + TagList.Sum(tag => tag.Length + 12));
 }
 
 /// <summary>

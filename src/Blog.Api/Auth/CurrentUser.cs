@@ -35,6 +35,14 @@ internal static class CurrentUser
     /// </summary>
     public const string SignedIn = "signed_in(@me, @tokenVersion, @sessionId)";
 
+    /// <summary>
+    /// The same for the statements that read what a caller may see, where a user is optional:
+    /// true without one; checked once, before anything runs, on a replica too (migration 0013).
+    /// So a signed-out session's token reads nothing more, as on the edge cache (Caching/Viewers).
+    /// Parameters @me, @tokenVersion, @sessionId.
+    /// </summary>
+    public const string Reading = "reading(@me, @tokenVersion, @sessionId)";
+
     /// <summary>The same condition on a row of users, for the statements that read it anyway.</summary>
     public const string TokenValid = "(token_version = @tokenVersion OR kept_session = @sessionId)";
 

@@ -20,6 +20,7 @@ internal static class EdgeCaching
     public static IServiceCollection AddEdgeCache(this IServiceCollection services)
     {
         services.AddSingleton<EdgeCache>();
+        services.AddSingleton<Viewers>();
         services.AddOutputCache(options =>
         {
             options.MaximumBodySize = MaximumBodyBytes;
@@ -42,6 +43,8 @@ internal static class EdgeCaching
         return app;
     }
 
+    static readonly KeyValuePair<string, object?> Anonymous = new("reader", "anonymous");
+
     /// <summary>The framework's default policy, with our coherence (<see cref="EdgeCache"/>) and keys.</summary>
     sealed class AnonymousReads(string[] queryKeys) : IOutputCachePolicy
     {
@@ -58,19 +61,19 @@ internal static class EdgeCaching
             context.ResponseExpirationTimeSpan = cache.Lifetime;
             context.CacheVaryByRules.QueryKeys = queryKeys;
             if (cached) context.Tags.Add(cache.Since());
-            else Metrics.CacheLookups.Add(1, new KeyValuePair<string, object?>("result", "bypass"));
+            else if (!http.Request.Headers.ContainsKey("Authorization")) Metrics.CacheLookups.Add(1, Anonymous, new KeyValuePair<string, object?>("result", "bypass"));  // signed-in reads count their own (Viewers)
             return default;
         }
 
         public ValueTask ServeFromCacheAsync(OutputCacheContext context, CancellationToken cancellationToken)
         {
-            Metrics.CacheLookups.Add(1, new KeyValuePair<string, object?>("result", "hit"));
+            Metrics.CacheLookups.Add(1, Anonymous, new KeyValuePair<string, object?>("result", "hit"));
             return default;
         }
 
         public ValueTask ServeResponseAsync(OutputCacheContext context, CancellationToken cancellationToken)
         {
-            if (context.AllowCacheLookup) Metrics.CacheLookups.Add(1, new KeyValuePair<string, object?>("result", "miss"));
+            if (context.AllowCacheLookup) Metrics.CacheLookups.Add(1, Anonymous, new KeyValuePair<string, object?>("result", "miss"));
             var response = context.HttpContext.Response;
             if (response.StatusCode != StatusCodes.Status200OK || response.Headers.ContainsKey("Set-Cookie")) context.AllowCacheStorage = false;
             return default;

@@ -20,6 +20,13 @@ internal static class CacheTags
     public const string Everything = "*";
 
     public static string Article(long id) => "a" + id;
+
+    /// <summary>A signed-in reader's viewer entry: their token, follows and favorites (migration 0013).</summary>
+    public static string Viewer(long userId) => "v" + userId;
+
+    /// <summary>The user a viewer tag names, or null for any other tag.</summary>
+    public static long? ViewerId(string tag) =>
+        tag.Length > 1 && tag[0] == 'v' && long.TryParse(tag.AsSpan(1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) ? id : null;
     public static string Comments(long articleId) => "c" + articleId;
     public static string Author(long userId) => "u" + userId;
     public static string Tagged(string tag) => "lt:" + tag;

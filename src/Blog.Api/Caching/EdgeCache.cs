@@ -7,11 +7,12 @@ using Microsoft.Extensions.Caching.Memory;
 namespace Blog.Api.Caching;
 
 /// <summary>
-/// The edge cache's memory: anonymous answers by the output cache's key, at most
-/// CACHE_MAX_MB, each with the tags of what it shows (<see cref="CacheTags"/>), evicted by tag.
+/// The edge cache's memory: anonymous answers by the output cache's key, and the rows of
+/// answers and the viewers that signed-in readers are answered from (EdgeCache.Viewers.cs), at
+/// most CACHE_MAX_MB, each with the tags of what it shows (<see cref="CacheTags"/>), evicted by tag.
 ///
 /// Coherence. Every change is an eviction of tags: from a write of this instance, before it
-/// answers (<see cref="Evict(string?)"/>), and from every instance's writes through the
+/// answers (<see cref="Evict"/>), and from every instance's writes through the
 /// <see cref="ChangeListener"/>. An answer is read from the database before it is stored, so a
 /// change can land in between and evict nothing; then the stale answer would be stored after
 /// it. So each change gets a sequence number, a request notes the number when it starts
@@ -20,12 +21,13 @@ namespace Blog.Api.Caching;
 /// connected (<see cref="Serving"/>), and everything is dropped when it connects again: a
 /// change may have gone by unheard.
 /// </summary>
-internal sealed class EdgeCache : IOutputCacheStore
+internal sealed partial class EdgeCache : IOutputCacheStore
 {
     const string SincePrefix = "#since:";
     const int Remembered = 1024;   // the latest changes kept for SetAsync to compare with
 
-    sealed record Entry(string Key, byte[] Value, string[] Tags);
+    /// <summary>An answer: the output cache's bytes, or rows signed-in readers are answered from.</summary>
+    sealed record Entry(string Key, object Value, string[] Tags);
 
     readonly MemoryCache entries;
     readonly Dictionary<string, HashSet<Entry>> byTag = new(StringComparer.Ordinal);
@@ -42,6 +44,8 @@ internal sealed class EdgeCache : IOutputCacheStore
         Enabled = settings.CacheSeconds > 0;
         Lifetime = TimeSpan.FromSeconds(Math.Max(settings.CacheSeconds, 1));
         entries = new MemoryCache(new MemoryCacheOptions { SizeLimit = (long)settings.CacheMegabytes * 1024 * 1024 });
+        viewers = new MemoryCache(new MemoryCacheOptions { SizeLimit = (long)settings.ViewerMegabytes * 1024 * 1024 });
+        maxViewers = settings.MaxViewers;
         if (Enabled && settings.DirectDatabaseUrl is { } direct) listener = new ChangeListener(this, direct, settings.ListenerIdle, log);
         this.freezes = freezes;
         if (listener is not null && freezes is not null) freezes.Thawed += _ => listener.Thawed();
@@ -51,6 +55,7 @@ internal sealed class EdgeCache : IOutputCacheStore
         replica = db?.Replica;
         if (Enabled && replica is not null) replica.StoppedServing += Clear;
         if (Enabled) Metrics.Meter.CreateObservableGauge("blog.cache.entries", () => entries.Count, description: "Answers held by the edge cache");
+        if (Enabled) Metrics.Meter.CreateObservableGauge("blog.cache.viewers", () => viewers.Count, description: "Signed-in readers the edge cache holds a viewer entry for");
     }
 
     /// <summary>Whether anonymous reads are cached at all (CACHE_SECONDS &gt; 0).</summary>
@@ -101,15 +106,22 @@ internal sealed class EdgeCache : IOutputCacheStore
     /// <summary>
     /// Evicts what a write of this instance changed, before it answers: <paramref name="changes"/>
     /// is the payload its statement published (null when it changed nothing). With a replica,
-    /// again once the replica has the write, before the answer leaves (Db.Retried).
+    /// again once the replica has the write, before the answer leaves (Db.Retried). A write of
+    /// the viewer's own state (<paramref name="own"/>) updates their entry here rather than
+    /// dropping it (EdgeCache.Viewers.cs), so that their next read through this instance shows it.
     /// </summary>
-    public void Evict(string? changes)
+    public void Evict(string? changes, OwnChange? own = null)
     {
         if (!Enabled || string.IsNullOrEmpty(changes)) return;
-        var (_, tags) = Read(changes);
+        var (xid, tags) = Read(changes);
         Metrics.CacheEvictions.Add(1, new KeyValuePair<string, object?>("source", "write"));
-        EvictTags(tags);
-        if (replica is not null && StatementDeadline.Requests.HttpContext is { } http) Db.OnceReplayed(http, () => EvictTags(tags));
+        lock (gate)
+        {
+            var before = own is null ? null : Before(own.Viewer, xid);
+            EvictTags(tags, xid);
+            if (before is not null) Updated(own!, before, xid);
+        }
+        if (replica is not null && StatementDeadline.Requests.HttpContext is { } http) Db.OnceReplayed(http, () => EvictTags(tags, xid));
     }
 
     /// <summary>Evicts what another instance's write changed, as the listener heard it.</summary>
@@ -117,14 +129,14 @@ internal sealed class EdgeCache : IOutputCacheStore
     {
         var (xid, tags) = Read(payload);
         Metrics.CacheEvictions.Add(1, new KeyValuePair<string, object?>("source", "listener"));
-        EvictTags(tags);
+        EvictTags(tags, xid);
         if (replica is not null && xid > 0) _ = EvictReplayedAsync(replica, xid, tags);
     }
 
     async Task EvictReplayedAsync(Replica replica, long xid, string[] tags)
     {
         await replica.AwaitAsync(xid);
-        EvictTags(tags);
+        EvictTags(tags, xid);
     }
 
     /// <summary>A payload of migration 0007's publish(): {"xid": "…", "tags": […]}.</summary>
@@ -150,7 +162,8 @@ internal sealed class EdgeCache : IOutputCacheStore
         return (xid, tags.ToArray());
     }
 
-    internal void EvictTags(string[] tags)
+    /// <summary>Evicts every answer and viewer that <paramref name="tags"/> name; <paramref name="xid"/> is the change's transaction, when known.</summary>
+    internal void EvictTags(string[] tags, long xid = 0)
     {
         lock (gate)
         {
@@ -163,6 +176,11 @@ internal sealed class EdgeCache : IOutputCacheStore
             }
             foreach (var tag in tags)
             {
+                if (CacheTags.ViewerId(tag) is { } viewer)
+                {
+                    EvictViewer(viewer, xid);
+                    continue;
+                }
                 if (!byTag.Remove(tag, out var shown)) continue;
                 foreach (var entry in shown)
                 {
@@ -179,10 +197,13 @@ internal sealed class EdgeCache : IOutputCacheStore
     {
         byTag.Clear();
         entries.Clear();
+        viewers.Clear();
+        ownUpdates.Clear();
+        dropped.Clear();
     }
 
     public ValueTask<byte[]?> GetAsync(string key, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(entries.TryGetValue(key, out var found) ? ((Entry)found!).Value : null);
+        ValueTask.FromResult(entries.TryGetValue(key, out var found) && found is Entry { Value: byte[] bytes } ? bytes : null);
 
     public ValueTask SetAsync(string key, byte[] value, string[]? tags, TimeSpan validFor, CancellationToken cancellationToken)
     {
@@ -193,12 +214,19 @@ internal sealed class EdgeCache : IOutputCacheStore
             if (tag.StartsWith(SincePrefix, StringComparison.Ordinal)) since = long.Parse(tag.AsSpan(SincePrefix.Length));
             else shown.Add(tag);
         }
-        var entry = new Entry(key, value, [.. shown]);
-        var options = new MemoryCacheEntryOptions { Size = value.Length + key.Length * 2L + 200, AbsoluteExpirationRelativeToNow = validFor };
+        Store(key, value, value.Length, [.. shown], since, validFor);
+        return default;
+    }
+
+    /// <summary>Keeps an answer unless a change it shows came after <paramref name="since"/>.</summary>
+    void Store(string key, object value, long bytes, string[] tags, long since, TimeSpan validFor)
+    {
+        var entry = new Entry(key, value, tags);
+        var options = new MemoryCacheEntryOptions { Size = bytes + key.Length * 2L + 200, AbsoluteExpirationRelativeToNow = validFor };
         options.RegisterPostEvictionCallback(static (_, value, _, state) => ((EdgeCache)state!).Unindex((Entry)value!), this);
         lock (gate)
         {
-            if (!MayStore(since, entry.Tags)) return default;
+            if (!MayStore(since, entry.Tags)) return;
             foreach (var tag in entry.Tags)
             {
                 if (!byTag.TryGetValue(tag, out var set)) byTag[tag] = set = [];
@@ -206,7 +234,6 @@ internal sealed class EdgeCache : IOutputCacheStore
             }
             entries.Set(key, entry, options);
         }
-        return default;
     }
 
     // Under gate: whether no change since `since` names a tag of the answer.

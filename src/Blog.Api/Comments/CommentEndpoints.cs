@@ -23,18 +23,31 @@ internal static class CommentEndpoints
             .WithSummary("Delete a comment (its author only)").RequireUser().ProducesErrors(403, 404);
     }
 
-    static async Task<Results<Ok<CommentsResponse>, ApiError>> List(string slug, ClaimsPrincipal principal, Db db, HttpContext http)
+    /// <summary>The most comments an answer kept for signed-in readers holds; an article with more is read from the database.</summary>
+    const int MaxKept = 1000;
+
+    static async Task<Results<Ok<CommentsResponse>, ApiError>> List(string slug, ClaimsPrincipal principal, Db db, HttpContext http, Viewers viewers, EdgeCache cache)
     {
         if (!Validation.IsStorable(slug)) return ApiError.NotFound("article");
+        // A signed-in reader: the shared rows from the edge cache, with their flags (Caching/Viewers).
+        var (viewer, revoked) = viewers.Find(principal);
+        if (revoked) return ApiError.TokenInvalid;
+        var key = "comments\n" + slug;
+        if (viewer is not null && cache.Answer<CommentRow[]>(key) is { } shared)
+        {
+            return TypedResults.Ok(new CommentsResponse(shared.Select(row => row.For(viewer).ToComment()).ToAsyncEnumerable()));
+        }
+
+        var since = cache.Sequence;
         var connection = db.Read();
         // Row 0 is the article itself (comment ids start at 1): no rows at all means no article,
         // and an article without comments is told apart in the same round trip. The comments
         // are written as they are read (Streaming): front ends read all of them, however many.
-        var rows = await Streaming.StartAsync(http, connection, connection.QueryUnbufferedAsync<CommentRow>("""
+        var rows = await Streaming.StartAsync(http, connection, connection.QueryUnbufferedAsync<CommentRow>($"""
             SELECT 0::bigint AS id, a.created_at AS createdat, a.updated_at AS updatedat, '' AS body,
                    '' AS authorusername, NULL AS authorbio, NULL AS authorimage, false AS authorfollowing,
                    a.id AS articleid, 0::bigint AS authorid
-            FROM articles a WHERE a.slug = @slug
+            FROM articles a WHERE a.slug = @slug AND {CurrentUser.Reading}
             UNION ALL
             SELECT c.id, c.created_at, c.updated_at, c.body, u.username, u.bio, u.image,
                    EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = @me AND fo.followee_id = u.id),
@@ -44,14 +57,29 @@ internal static class CommentEndpoints
             JOIN users u ON u.id = c.author_id
             WHERE a.slug = @slug
             ORDER BY id
-            """, new { slug, me = principal.OptionalId() }));
+            """, new { slug, me = principal.OptionalId(), tokenVersion = principal.TokenVersion(), sessionId = principal.Session() }));
         if (rows is null) return ApiError.NotFound("article");
         // For the edge cache, as they stream: the article's comments, and each comment's author.
-        return TypedResults.Ok(new CommentsResponse(rows.Select(row =>
+        rows = rows.Select(row =>
         {
             EdgeCache.Shows(http, row.Id == 0 ? CacheTags.Comments(row.ArticleId) : CacheTags.Author(row.AuthorId));
             return row;
-        }).Where(row => row.Id != 0).Select(row => row.ToComment())));
+        });
+        if (viewer is not null) rows = Kept(rows, all => cache.StoreAnswer(key, all.Where(row => row.Id != 0).Select(row => row.Shared()).ToArray(),
+            all.Sum(row => row.Bytes), [.. all.Select(row => row.Id == 0 ? CacheTags.Comments(row.ArticleId) : CacheTags.Author(row.AuthorId))], since));
+        return TypedResults.Ok(new CommentsResponse(rows.Where(row => row.Id != 0).Select(row => row.ToComment())));
+    }
+
+    /// <summary>The rows as they stream, and once all have gone, all of them to <paramref name="keep"/> (unless there were too many).</summary>
+    static async IAsyncEnumerable<CommentRow> Kept(IAsyncEnumerable<CommentRow> rows, Action<List<CommentRow>> keep)
+    {
+        var all = new List<CommentRow>();
+        await foreach (var row in rows)
+        {
+            if (all.Count <= MaxKept) all.Add(row);
+            yield return row;
+        }
+        if (all.Count <= MaxKept) keep(all);
     }
 
     static async Task<Results<Created<CommentResponse>, ApiError>> Add(string slug, NewCommentRequest? request, ClaimsPrincipal principal, Db db, EdgeCache cache)

@@ -17,6 +17,15 @@ internal sealed record CommentRow(long Id, DateTime CreatedAt, DateTime UpdatedA
     long ArticleId, long AuthorId, string? Changes)
 {
     public Comment ToComment() => new(Id, CreatedAt, UpdatedAt, Body, new Profile(AuthorUsername, AuthorBio, AuthorImage, AuthorFollowing));
+
+    /// <summary>The row as every reader shares it: no reader's flag.</summary>
+    public CommentRow Shared() => this with { AuthorFollowing = false };
+
+    /// <summary>The shared row as <paramref name="viewer"/> sees it.</summary>
+    public CommentRow For(Caching.Viewer viewer) => this with { AuthorFollowing = viewer.Follows(AuthorId) };
+
+    /// <summary>About what the row takes in memory.</summary>
+    public long Bytes => 150 + 2L * (Body.Length + AuthorUsername.Length + (AuthorBio?.Length ?? 0) + (AuthorImage?.Length ?? 0));
 }
 
 internal sealed record DeleteOutcome(bool ArticleExists, bool? Mine, string? Changes);

@@ -18,6 +18,8 @@ internal sealed record Settings(
     IReadOnlyList<string>? CorsOrigins,
     int CacheSeconds,
     int CacheMegabytes,
+    int ViewerMegabytes,
+    int MaxViewers,
     TimeSpan ListenerIdle,
     TimeSpan ShutdownTimeout,
     int SignInsPerMinute,
@@ -77,6 +79,9 @@ internal sealed record Settings(
         // With a direct URL for the cache's listener the cache is coherent, and on by default.
         var cacheSeconds = Number(config, "CACHE_SECONDS", direct is null ? 0 : 60, 0, 86_400, problems);
         var cacheMegabytes = Number(config, "CACHE_MAX_MB", 32, 1, 65_536, problems);
+        // Signed-in readers' viewer entries (Caching/Viewer.cs), bounded by bytes and by count.
+        var viewerMegabytes = Number(config, "VIEWER_CACHE_MAX_MB", 16, 1, 65_536, problems);
+        var maxViewers = Number(config, "VIEWER_CACHE_MAX_ENTRIES", 50_000, 1, 10_000_000, problems);
         var listenerIdle = Number(config, "LISTEN_IDLE_SECONDS", 300, 1, 86_400, problems);
         var shutdownSeconds = Number(config, "SHUTDOWN_TIMEOUT_SECONDS", 10, 1, 300, problems);
         var signIns = Number(config, "AUTH_RATE_LIMIT", 20, 1, 1_000_000, problems);
@@ -117,7 +122,7 @@ internal sealed record Settings(
         var origins = config["CORS_ORIGINS"]?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (origins is [] or ["*"]) origins = null;
 
-        return new Settings(databaseUrl ?? "", direct, secret ?? "", accepted, port, urls, origins, cacheSeconds, cacheMegabytes, TimeSpan.FromSeconds(listenerIdle), TimeSpan.FromSeconds(shutdownSeconds), signIns, trustFly, idleTrim, prepared,
+        return new Settings(databaseUrl ?? "", direct, secret ?? "", accepted, port, urls, origins, cacheSeconds, cacheMegabytes, viewerMegabytes, maxViewers, TimeSpan.FromSeconds(listenerIdle), TimeSpan.FromSeconds(shutdownSeconds), signIns, trustFly, idleTrim, prepared,
             config["FLY_REGION"] is { Length: > 0 } flyRegionName ? flyRegionName : "local", metricsPort, requestLogs,
             replica, TimeSpan.FromMilliseconds(replicaWait), TimeSpan.FromMilliseconds(replicaMaxLag), TimeSpan.FromMilliseconds(migrationLockTimeout), problems);
     }

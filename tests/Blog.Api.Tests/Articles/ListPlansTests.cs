@@ -52,7 +52,7 @@ public sealed class ListPlansTests(LargeDatabase db, ITestOutputHelper output) :
     public async Task Each_list_statement_has_a_generic_plan_on_indexes_as_good_as_the_custom_one(string name, string? tag, string? author, string? favorited, int offset)
     {
         var sql = ArticleLists.ListSql(tag is not null, author is not null, favorited is not null);
-        await AssertPlansAsync(name, sql, new() { ["tag"] = tag, ["author"] = author, ["favorited"] = favorited, ["limit"] = 20, ["offset"] = offset, ["me"] = 1L });
+        await AssertPlansAsync(name, sql, new() { ["tag"] = tag, ["author"] = author, ["favorited"] = favorited, ["limit"] = 20, ["offset"] = offset, ["me"] = 1L, ["tokenVersion"] = 1, ["sessionId"] = null });
     }
 
     [Fact]
@@ -82,6 +82,8 @@ public sealed class ListPlansTests(LargeDatabase db, ITestOutputHelper output) :
             command.Parameters.AddWithValue("limit", 20);
             command.Parameters.AddWithValue("offset", 0);
             command.Parameters.AddWithValue("me", 1L);
+            command.Parameters.AddWithValue("tokenVersion", 1);
+            command.Parameters.AddWithValue("sessionId", "s");
             var cost = JsonDocument.Parse((string)(await command.ExecuteScalarAsync())!).RootElement[0].GetProperty("Plan").GetProperty("Total Cost").GetDouble();
             Assert.True(cost < 100_000, $"estimated cost {cost:F0}:\n{sql}");
         }
@@ -90,7 +92,7 @@ public sealed class ListPlansTests(LargeDatabase db, ITestOutputHelper output) :
     [Fact]
     public async Task The_feed_has_a_generic_plan_on_indexes_as_good_as_the_custom_one()
     {
-        await AssertPlansAsync("feed", ArticleLists.FeedSql, new() { ["limit"] = 20, ["offset"] = 0, ["me"] = 1L });
+        await AssertPlansAsync("feed", ArticleLists.FeedSql, new() { ["limit"] = 20, ["offset"] = 0, ["me"] = 1L, ["tokenVersion"] = 1, ["sessionId"] = null });
     }
 
     /// <summary>
@@ -135,6 +137,8 @@ public sealed class ListPlansTests(LargeDatabase db, ITestOutputHelper output) :
             command.Parameters.AddWithValue("limit", 20);
             command.Parameters.AddWithValue("offset", call);
             command.Parameters.Add(new NpgsqlParameter("me", NpgsqlTypes.NpgsqlDbType.Bigint) { Value = call % 2 == 0 ? DBNull.Value : 1L });
+            command.Parameters.AddWithValue("tokenVersion", 1);
+            command.Parameters.Add(new NpgsqlParameter("sessionId", NpgsqlTypes.NpgsqlDbType.Text) { Value = DBNull.Value });
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync()) { }
         }
@@ -161,7 +165,7 @@ public sealed class ListPlansTests(LargeDatabase db, ITestOutputHelper output) :
     {
         var names = System.Text.RegularExpressions.Regex.Matches(sql, @"(?<!:)@(\w+)").Select(m => m.Groups[1].Value).Distinct().ToList();
         var positional = System.Text.RegularExpressions.Regex.Replace(sql, @"(?<!:)@(\w+)", m => "$" + (names.IndexOf(m.Groups[1].Value) + 1));
-        var types = string.Join(", ", names.Select(n => n switch { "limit" or "offset" => "integer", "me" => "bigint", _ => "text" }));
+        var types = string.Join(", ", names.Select(n => n switch { "limit" or "offset" or "tokenVersion" => "integer", "me" => "bigint", _ => "text" }));
         var arguments = string.Join(", ", names.Select(n => values[n] switch { null => "NULL", string text => $"'{text}'", var value => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) }));
 
         await using var connection = new NpgsqlConnection(db.ConnectionString);

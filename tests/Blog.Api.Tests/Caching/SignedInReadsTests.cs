@@ -1,0 +1,332 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Claims;
+using System.Text;
+using System.Text.Json;
+using Blog.Api.Tests.Infrastructure;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Npgsql;
+using Xunit.Abstractions;
+
+namespace Blog.Api.Tests.Caching;
+
+/// <summary>
+/// Signed-in reads answered from the edge cache: the shared rows with each reader's flags laid
+/// over (Caching/Viewers). Binaries on one database: A and B with the cache and its listener,
+/// and D with the cache off, the database path, which every answer of A must equal.
+/// </summary>
+public sealed class SignedInReadsTests(ITestOutputHelper output)
+{
+    sealed class Instances : IAsyncDisposable
+    {
+        public required string Database { get; init; }
+        public required ServiceProcess A { get; init; }
+        public required ServiceProcess B { get; init; }
+        public required ServiceProcess D { get; init; }
+        public required int MetricsA { get; init; }
+        public required TcpProxy ListenerB { get; init; }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var service in new[] { A, B, D }) await service.DisposeAsync();
+            await ListenerB.DisposeAsync();
+        }
+    }
+
+    static async Task<Instances> StartAsync(string label)
+    {
+        var server = await PostgresServer.Instance;
+        var (database, _) = await server.CreateDatabaseAsync(label);
+        var direct = new NpgsqlConnectionStringBuilder(database);
+        var listenerB = new TcpProxy(direct.Host!, direct.Port);
+        Dictionary<string, string?> Environment(string? listener)
+        {
+            var environment = ServiceProcess.EnvironmentFor(server.ServiceConnectionString(database), Processes.FreePort());
+            if (listener is not null) environment["DIRECT_DATABASE_URL"] = listener;
+            else environment["CACHE_SECONDS"] = "0";
+            environment["AUTH_RATE_LIMIT"] = "100000";
+            return environment;
+        }
+        var metrics = Processes.FreePort();
+        var forA = Environment(database);
+        forA["METRICS_PORT"] = metrics.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new Instances
+        {
+            Database = database,
+            A = await ServiceProcess.StartHealthyAsync(forA),
+            B = await ServiceProcess.StartHealthyAsync(Environment(new NpgsqlConnectionStringBuilder(database) { Port = listenerB.Port }.ConnectionString)),
+            D = await ServiceProcess.StartHealthyAsync(Environment(null)),
+            MetricsA = metrics,
+            ListenerB = listenerB,
+        };
+    }
+
+    static async Task<(HttpStatusCode Status, string Text)> SendAsync(HttpClient client, HttpMethod method, string path, string? token = null, object? body = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null) request.Content = JsonContent.Create(body);
+        if (token is not null) request.Headers.TryAddWithoutValidation("Authorization", $"Token {token}");
+        using var reply = await client.SendAsync(request);
+        return (reply.StatusCode, await reply.Content.ReadAsStringAsync());
+    }
+
+    static async Task<(string Name, string Token)> SignUpAsync(HttpClient client, string name)
+    {
+        var (status, text) = await SendAsync(client, HttpMethod.Post, "/api/users", body: new { user = new { username = name, email = $"{name}@example.com", password = "signed-in reads" } });
+        Assert.Equal(HttpStatusCode.Created, status);
+        return (name, JsonDocument.Parse(text).RootElement.GetProperty("user").GetProperty("token").GetString()!);
+    }
+
+    static async Task<string> SignInAsync(HttpClient client, string name, string password = "signed-in reads")
+    {
+        var (status, text) = await SendAsync(client, HttpMethod.Post, "/api/users/login", body: new { user = new { email = $"{name}@example.com", password } });
+        Assert.Equal(HttpStatusCode.OK, status);
+        return JsonDocument.Parse(text).RootElement.GetProperty("user").GetProperty("token").GetString()!;
+    }
+
+    /// <summary>The sum of a counter's series on A's /metrics whose labels contain <paramref name="label"/>.</summary>
+    static async Task<double> CounterAsync(Instances instances, string name, string label)
+    {
+        using var client = new HttpClient();
+        var text = await client.GetStringAsync($"http://127.0.0.1:{instances.MetricsA}/metrics");
+        return text.Split('\n').Where(line => line.StartsWith(name + "{", StringComparison.Ordinal) && line.Contains(label, StringComparison.Ordinal))
+            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Reads until A answers <paramref name="token"/>'s viewer from its entry (the first read loads it in the background).</summary>
+    static async Task WarmAsync(Instances instances, ServiceProcess service, string token)
+    {
+        var deadline = Stopwatch.StartNew();
+        var hits = await CounterAsync(instances, "blog_cache_viewer_lookups_total", "result=\"hit\"");
+        while (true)
+        {
+            await SendAsync(service.Client, HttpMethod.Get, "/api/articles", token);
+            if (service != instances.A || await CounterAsync(instances, "blog_cache_viewer_lookups_total", "result=\"hit\"") > hits) return;
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), "the viewer entry was never loaded");
+            await Task.Delay(20);
+        }
+    }
+
+    [Fact]
+    public async Task Randomized_reads_and_writes_answer_every_signed_in_reader_exactly_as_the_database_path_does()
+    {
+        await using var instances = await StartAsync("signedin");
+        var (a, b, d) = (instances.A.Client, instances.B.Client, instances.D.Client);
+        var random = new Random(20261206);
+        var users = new List<(string Name, string Token)>();
+        for (var i = 0; i < 6; i++) users.Add(await SignUpAsync(a, $"reader{i}"));
+        var sessions = users.Select(u => u.Token).Concat(await Task.WhenAll(users.Take(3).Select(u => SignInAsync(b, u.Name)))).ToList();
+        var slugs = new List<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            var author = users[random.Next(users.Count)];
+            var (_, text) = await SendAsync(a, HttpMethod.Post, "/api/articles", author.Token,
+                new { article = new { title = $"Article {i}", description = "d", body = $"body {i}", tagList = new[] { $"tag{i % 3}" } } });
+            slugs.Add(JsonDocument.Parse(text).RootElement.GetProperty("article").GetProperty("slug").GetString()!);
+        }
+
+        var (compared, hitsBefore) = (0, await CounterAsync(instances, "blog_cache_lookups_total", "reader=\"signed_in\""));
+        for (var step = 0; step < 600; step++)
+        {
+            var (who, token) = users[random.Next(users.Count)];
+            var slug = slugs[random.Next(slugs.Count)];
+            var writer = random.Next(4) == 0 ? b : a;  // a write on B reaches A through the change feed
+            switch (random.Next(10))
+            {
+                case 0:
+                    await SendAsync(writer, random.Next(2) == 0 ? HttpMethod.Post : HttpMethod.Delete, $"/api/articles/{slug}/favorite", token);
+                    break;
+                case 1:
+                    await SendAsync(writer, random.Next(2) == 0 ? HttpMethod.Post : HttpMethod.Delete, $"/api/profiles/{users[random.Next(users.Count)].Name}/follow", token);
+                    break;
+                case 2:
+                    await SendAsync(writer, HttpMethod.Post, $"/api/articles/{slug}/comments", token, new { comment = new { body = $"comment {step}" } });
+                    break;
+                case 3:
+                    await SendAsync(writer, HttpMethod.Put, "/api/user", token, new { user = new { bio = $"bio {step}" } });
+                    break;
+                default:
+                    if (writer == b) await Task.Delay(50);  // B's last write reaches A within the cache's bound
+                    var path = random.Next(4) switch
+                    {
+                        0 => $"/api/articles/{slug}",
+                        1 => $"/api/profiles/{users[random.Next(users.Count)].Name}",
+                        2 => $"/api/articles/{slug}/comments",
+                        _ => random.Next(4) switch
+                        {
+                            0 => "/api/articles",
+                            1 => $"/api/articles?tag=tag{random.Next(3)}",
+                            2 => $"/api/articles?author={users[random.Next(users.Count)].Name}&limit=5",
+                            _ => $"/api/articles?favorited={users[random.Next(users.Count)].Name}&offset={random.Next(3)}",
+                        },
+                    };
+                    var reader = sessions[random.Next(sessions.Count)];
+                    var fromCache = await SendAsync(a, HttpMethod.Get, path, reader);
+                    var fromDatabase = await SendAsync(d, HttpMethod.Get, path, reader);
+                    Assert.True(fromCache == fromDatabase, $"step {step}, {path}:\n  cache    {fromCache}\n  database {fromDatabase}");
+                    compared++;
+                    break;
+            }
+        }
+        var hits = await CounterAsync(instances, "blog_cache_lookups_total", "reader=\"signed_in\",result=\"hit\"") ;
+        output.WriteLine($"{compared} signed-in answers compared, all identical; {hits} of them answered from the cache");
+        Assert.True(compared > 300);
+        Assert.True(hits > 50, $"only {hits} of {compared} were cache hits");  // every write evicts: a fair share, not most
+        Assert.True(await CounterAsync(instances, "blog_cache_lookups_total", "reader=\"signed_in\"") > hitsBefore);
+    }
+
+    [Fact]
+    public async Task A_password_change_on_one_instance_refuses_the_other_sessions_reads_on_another_within_the_bound()
+    {
+        await using var instances = await StartAsync("revoked");
+        var (name, first) = await SignUpAsync(instances.A.Client, "changer");
+        var second = await SignInAsync(instances.B.Client, name);
+        await WarmAsync(instances, instances.B, second);
+        await WarmAsync(instances, instances.B, first);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(instances.B.Client, HttpMethod.Get, "/api/articles", second)).Status);
+
+        var (_, created) = await SendAsync(instances.A.Client, HttpMethod.Post, "/api/articles", first, new { article = new { title = "Before the change", description = "d", body = "b" } });
+        var slug = JsonDocument.Parse(created).RootElement.GetProperty("article").GetProperty("slug").GetString()!;
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(instances.A.Client, HttpMethod.Put, "/api/user", first, new { user = new { password = "changed on A" } })).Status);
+
+        // The database path (D keeps no cache) refuses it at once, in each read's own statement.
+        string[] reads = ["/api/articles", "/api/articles/feed", $"/api/articles/{slug}", $"/api/articles/{slug}/comments", "/api/profiles/changer", "/api/user"];
+        foreach (var path in reads)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(instances.D.Client, HttpMethod.Get, path, second)).Status);
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync(instances.D.Client, HttpMethod.Get, path, first)).Status);
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync(instances.D.Client, HttpMethod.Get, path.Replace("/feed", "", StringComparison.Ordinal).Replace("/api/user", "/api/tags", StringComparison.Ordinal), null)).Status);
+        }
+
+        var clock = Stopwatch.StartNew();
+        while ((await SendAsync(instances.B.Client, HttpMethod.Get, "/api/articles", second)).Status != HttpStatusCode.Unauthorized)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), "B kept answering a signed-out session's reads");
+            await Task.Delay(5);
+        }
+        output.WriteLine($"refused on B {clock.ElapsedMilliseconds} ms after the change on A");
+        foreach (var path in reads)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(instances.B.Client, HttpMethod.Get, path, second)).Status);
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync(instances.B.Client, HttpMethod.Get, path, first)).Status);  // the session that changed it
+        }
+    }
+
+    [Fact]
+    public async Task A_readers_own_favorite_and_follow_show_in_their_next_read_from_the_cache_and_soon_on_another_instance()
+    {
+        await using var instances = await StartAsync("own");
+        var (author, authorToken) = await SignUpAsync(instances.A.Client, "author");
+        var (_, token) = await SignUpAsync(instances.A.Client, "fan");
+        var (_, text) = await SendAsync(instances.A.Client, HttpMethod.Post, "/api/articles", authorToken, new { article = new { title = "Liked", description = "d", body = "b" } });
+        var slug = JsonDocument.Parse(text).RootElement.GetProperty("article").GetProperty("slug").GetString()!;
+        await WarmAsync(instances, instances.A, token);
+        await SendAsync(instances.A.Client, HttpMethod.Get, $"/api/profiles/{author}", token);  // the shared row is kept
+
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(instances.A.Client, HttpMethod.Post, $"/api/articles/{slug}/favorite", token)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(instances.A.Client, HttpMethod.Post, $"/api/profiles/{author}/follow", token)).Status);
+        var viewerHits = await CounterAsync(instances, "blog_cache_viewer_lookups_total", "result=\"hit\"");
+        var (_, article) = await SendAsync(instances.A.Client, HttpMethod.Get, $"/api/articles/{slug}", token);  // its count changed: from the database
+        var hits = await CounterAsync(instances, "blog_cache_lookups_total", "reader=\"signed_in\",result=\"hit\"");
+        var (_, profile) = await SendAsync(instances.A.Client, HttpMethod.Get, $"/api/profiles/{author}", token);  // a follow changes no shared row
+
+        Assert.True(JsonDocument.Parse(article).RootElement.GetProperty("article").GetProperty("favorited").GetBoolean());
+        Assert.True(JsonDocument.Parse(article).RootElement.GetProperty("article").GetProperty("author").GetProperty("following").GetBoolean());
+        Assert.True(JsonDocument.Parse(profile).RootElement.GetProperty("profile").GetProperty("following").GetBoolean());
+        Assert.True(await CounterAsync(instances, "blog_cache_viewer_lookups_total", "result=\"hit\"") >= viewerHits + 2, "the reader's entry was not kept, updated, through their own writes");
+        Assert.True(await CounterAsync(instances, "blog_cache_lookups_total", "reader=\"signed_in\",result=\"hit\"") >= hits + 1, "the profile was not answered from the cache");
+
+        var clock = Stopwatch.StartNew();
+        while (!JsonDocument.Parse((await SendAsync(instances.B.Client, HttpMethod.Get, $"/api/articles/{slug}", token)).Text).RootElement.GetProperty("article").GetProperty("favorited").GetBoolean())
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), "B never showed the reader's favorite");
+            await Task.Delay(5);
+        }
+    }
+
+    [Fact]
+    public async Task A_deaf_instance_and_a_reader_with_too_many_favorites_are_answered_from_the_database()
+    {
+        await using var instances = await StartAsync("bypass");
+        var (name, token) = await SignUpAsync(instances.A.Client, "collector");
+        await using (var connection = new NpgsqlConnection(instances.Database))
+        {
+            await connection.OpenAsync();
+            await using var many = new NpgsqlCommand("""
+                INSERT INTO articles (slug, title, description, body, author_id) SELECT 'many-' || i, 'Many ' || i, 'd', 'b', (SELECT id FROM users) FROM generate_series(1, 501) AS i;
+                INSERT INTO favorites (user_id, article_id) SELECT (SELECT id FROM users), id FROM articles;
+                """, connection);
+            await many.ExecuteNonQueryAsync();
+        }
+        for (var i = 0; i < 3; i++)
+        {
+            var fromA = await SendAsync(instances.A.Client, HttpMethod.Get, "/api/articles?limit=3", token);
+            Assert.Equal(await SendAsync(instances.D.Client, HttpMethod.Get, "/api/articles?limit=3", token), fromA);
+            Assert.All(JsonDocument.Parse(fromA.Text).RootElement.GetProperty("articles").EnumerateArray(), a => Assert.True(a.GetProperty("favorited").GetBoolean()));
+            await Task.Delay(100);
+        }
+        Assert.True(await CounterAsync(instances, "blog_cache_viewer_lookups_total", "result=\"bypass\"") >= 1, "the reader with 501 favorites was not sent to the database");
+
+        // B cannot hear the change feed: nothing is served from its entries until it hears again.
+        await WarmAsync(instances, instances.B, token);
+        instances.ListenerB.Cut();
+        await SendAsync(instances.A.Client, HttpMethod.Delete, "/api/articles/many-1/favorite", token);
+        var (_, fromB) = await SendAsync(instances.B.Client, HttpMethod.Get, "/api/articles/many-1", token);
+        Assert.False(JsonDocument.Parse(fromB).RootElement.GetProperty("article").GetProperty("favorited").GetBoolean());
+        instances.ListenerB.Restore();
+        _ = name;
+    }
+
+    [Fact]
+    public async Task Ten_thousand_signed_in_readers_cost_the_instance_at_most_64_MB()
+    {
+        await using var instances = await StartAsync("tenthousand");
+        var (_, authorToken) = await SignUpAsync(instances.A.Client, "writer");
+        await SendAsync(instances.A.Client, HttpMethod.Post, "/api/articles", authorToken, new { article = new { title = "Read by many", description = "d", body = "b" } });
+        await using (var connection = new NpgsqlConnection(instances.Database))
+        {
+            await connection.OpenAsync();
+            await using var readers = new NpgsqlCommand("""
+                INSERT INTO users (username, email, password_hash) SELECT 'many' || i, 'many' || i || '@example.com', 'x' FROM generate_series(1, 10000) AS i;
+                INSERT INTO favorites (user_id, article_id) SELECT id, (SELECT min(id) FROM articles) FROM users WHERE id % 2 = 0;
+                """, connection);
+            await readers.ExecuteNonQueryAsync();
+        }
+        var key = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(ApiFixture.JwtSecret));
+        var handler = new JsonWebTokenHandler();
+        string TokenFor(long id) => handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = "blog-api", Audience = "blog-api", Expires = DateTime.UtcNow.AddHours(1),
+            Subject = new ClaimsIdentity([new Claim("sub", id.ToString(System.Globalization.CultureInfo.InvariantCulture)), new Claim("ver", "1", ClaimValueTypes.Integer32)]),
+            SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.HmacSha256),
+        });
+        var ids = Enumerable.Range(2, 10000).Select(i => (long)i).ToArray();  // the writer is 1
+        var tokens = ids.Select(TokenFor).ToArray();
+        await Task.Delay(3000);
+        var idle = Rss(instances.A.Id);
+
+        // Each reader twice: the first read loads their entry, the second is answered from it.
+        foreach (var round in new[] { 0, 1 })
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(0, tokens.Length), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+            {
+                var (status, text) = await SendAsync(instances.A.Client, HttpMethod.Get, "/api/articles?limit=5", tokens[i]);
+                Assert.Equal(HttpStatusCode.OK, status);
+                if (round == 1 && i % 500 == 0)
+                {
+                    Assert.Equal(ids[i] % 2 == 0, JsonDocument.Parse(text).RootElement.GetProperty("articles")[0].GetProperty("favorited").GetBoolean());
+                }
+            });
+        }
+        var loaded = Rss(instances.A.Id);
+        var viewerHits = await CounterAsync(instances, "blog_cache_viewer_lookups_total", "result=\"hit\"");
+        output.WriteLine($"RSS idle {idle / 1024.0:F1} MB, with 10,000 signed-in readers {loaded / 1024.0:F1} MB; viewer hits {viewerHits}");
+        Assert.True(loaded - idle <= 64 * 1024, $"{(loaded - idle) / 1024.0:F1} MB over idle");
+        Assert.True(viewerHits >= 9000, $"only {viewerHits} reads were answered from viewer entries");
+    }
+
+    static long Rss(int pid) =>
+        long.Parse(File.ReadLines($"/proc/{pid}/status").Single(line => line.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -16,7 +16,7 @@ The server runs on CPU 0; wrk, PostgreSQL, the pooler and the proxy on CPU 1.
 Each section is a module of bench/blogbench; this file is their table of contents.
 
 usage: run.py ARTIFACTS DATABASE_URL OUTPUT_DIR [--quick] [--baseline REV]
-       run.py ARTIFACTS DATABASE_URL OUTPUT_DIR [--quick] --only replica|deploy|idle
+       run.py ARTIFACTS DATABASE_URL OUTPUT_DIR [--quick] --only replica|deploy|idle|signed-in
          runs that section alone and puts its figures into OUTPUT_DIR/latest.json, the rest kept
 """
 import json
@@ -95,6 +95,7 @@ def main():
     charts.chart(results, output_dir)
     charts.chart_prepared(results, output_dir)
     charts.chart_edge(results, output_dir)
+    charts.chart_signed_in(results, output_dir)
     charts.chart_dashboard(results, output_dir)
     report.print_table(results)
 
@@ -128,12 +129,18 @@ def only(section, aot, artifacts, database_url, seconds, quick, output_dir):
         sessions = ["dotnet", os.path.join(artifacts, "sessions", "Blog.Sessions.dll")]
         results["replica"] = replicas.replica_reads(aot, seconds, 20 if quick else 100, sessions, quick)
         results["replica"]["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    elif section == "signed-in":
+        print("signed-in reads at the edge (the primary 40 ms away, no replica)")
+        token, slug, author = throughput.signed_in_reader(aot, database_url)
+        results["edge_cache"]["signed_in"] = edge.measure_signed_in(aot, database_url, seconds, token, slug, author)
+        results["edge_cache"]["signed_in"]["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     else:
         sys.exit(f"no section {section!r}")
     with open(path, "w") as out:
         json.dump(results, out, indent=1)
         out.write("\n")
     charts.chart_edge(results, output_dir)
+    charts.chart_signed_in(results, output_dir)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ app.MapGet("/api/articles", async (HttpContext context) =>
     command.Parameters.Add(new NpgsqlParameter<int>("limit", limit));
     command.Parameters.Add(new NpgsqlParameter<int>("offset", offset));
     command.Parameters.Add(new NpgsqlParameter("me", NpgsqlDbType.Bigint) { Value = DBNull.Value });
+    command.Parameters.Add(new NpgsqlParameter<int>("tokenVersion", 1));
+    command.Parameters.Add(new NpgsqlParameter("sessionId", NpgsqlDbType.Text) { Value = DBNull.Value });
     await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess);
 
     context.Response.ContentType = "application/json; charset=utf-8";

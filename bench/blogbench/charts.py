@@ -115,6 +115,32 @@ plot '{output_dir}/edge.dat' using 2:xtic(1) title 'to the primary' lc rgb '#dd6
     os.remove(os.path.join(output_dir, "edge.dat"))
 
 
+def chart_signed_in(r, output_dir):
+    """bench/results/signed-in.svg: signed-in reads, the primary 40 ms away, database path against edge cache."""
+    s = r["edge_cache"].get("signed_in")
+    if not s:
+        return
+    names = ("list", "article", "profile", "comments")
+    with open(os.path.join(output_dir, "signed-in.dat"), "w") as data:
+        data.writelines(f'"{n}" {s[n]["database"]["p50_ms"]} {s[n]["database"]["p99_ms"]} {s[n]["cache"]["p50_ms"]} {s[n]["cache"]["p99_ms"]}\n' for n in names)
+    t = s["list_throughput"]
+    script = f"""
+set terminal svg size 900,420 font 'sans,11' background '#ffffff'
+set output '{output_dir}/signed-in.svg'
+set title "Signed-in reads, primary 40 ms away, no replica: latency (ms, log scale), {s.get('date', r['date'])}\\nsigned-in list throughput: edge cache {t['cache_rps']:.0f} req/s, database path {t['database_rps']:.0f} req/s ({t['ratio']}×)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 noborder
+set grid ytics lc rgb '#dddddd'
+set logscale y
+set yrange [0.05:*]
+set key top right
+plot '{output_dir}/signed-in.dat' using 2:xtic(1) title 'database p50' lc rgb '#dd6b20', '' using 3 title 'database p99' lc rgb '#f6ad55', '' using 4 title 'edge cache p50' lc rgb '#2b6cb0', '' using 5 title 'edge cache p99' lc rgb '#90cdf4'
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    os.remove(os.path.join(output_dir, "signed-in.dat"))
+
+
 def chart_dashboard(r, output_dir):
     """bench/results/dashboard.svg: four of the dashboard's panels, from the bench's scrapes."""
     series = r["dashboard"]["series"]

@@ -2,8 +2,7 @@
 import json
 import time
 
-from .common import DelayProxy, Server, fetch, percentile, until_cached, via, wrk
-
+from .common import DelayProxy, Server, fetch, free_port, percentile, until_cached, via, wrk
 
 
 def edge_cache(aot, database_url, far_url, seconds, token, slug, author, uncached_list, iterations):
@@ -65,11 +64,62 @@ def edge_cache(aot, database_url, far_url, seconds, token, slug, author, uncache
     return r
 
 
+def counter(port, name, **labels):
+    """The sum of a counter's series with these labels, from /metrics on port."""
+    wanted = [f'{k}="{v}"' for k, v in labels.items()]
+    return sum(float(line.rsplit(" ", 1)[1]) for line in fetch(port, "GET", "/metrics")[1].decode().splitlines()
+               if line.startswith(name + "{") and all(w in line for w in wanted))
+
+
+def signed_in(aot, far_url, seconds, token, slug, author):
+    """Signed-in reads at the edge (#33): list, article, profile and comments with a token, the
+    primary 40 ms away and no replica; the database path (no cache) against the edge cache's
+    shared rows with the reader's viewer entry laid over, in the same run. Each cache figure
+    says what share of its requests were answered from the cache (the service's own counters)."""
+    reads = {"list": "/api/articles", "article": f"/api/articles/{slug}", "profile": f"/api/profiles/{author}",
+             "comments": f"/api/articles/{slug}/comments"}
+    r = {"round_trip_ms": 40, "connections": 4, "throughput_connections": 32}
+    metrics = free_port()
+    with Server(aot, far_url) as plain, Server(aot, far_url, DIRECT_DATABASE_URL=far_url, METRICS_PORT=str(metrics)) as edge:
+        for i in range(5):  # comments to show (the newest article has none)
+            fetch(plain.port, "POST", reads["comments"], {"comment": {"body": f"A signed-in reader's comment {i}"}}, token)
+        for name, path in reads.items():
+            wrk(plain.port, path, 1, 4, token)
+            for _ in range(30):  # the first signed-in read loads the viewer entry, the next ones keep the shared rows
+                fetch(edge.port, "GET", path, token=token)
+                time.sleep(0.02)
+            database = wrk(plain.port, path, seconds, 4, token)
+            hits, lookups = counter(metrics, "blog_cache_lookups_total", reader="signed_in", result="hit"), counter(metrics, "blog_cache_lookups_total", reader="signed_in")
+            cached = wrk(edge.port, path, seconds, 4, token)
+            hit_share = (counter(metrics, "blog_cache_lookups_total", reader="signed_in", result="hit") - hits) / max(1, counter(metrics, "blog_cache_lookups_total", reader="signed_in") - lookups)
+            r[name] = {"database": {k: database[k] for k in ("p50_ms", "p99_ms", "rps")}, "cache": {k: cached[k] for k in ("p50_ms", "p99_ms", "rps")},
+                       "cache_hit_share": round(hit_share, 4), "non_2xx": database["non_2xx"] + cached["non_2xx"]}
+            print(f"  {name}, signed in: database p50 {database['p50_ms']:.1f} / p99 {database['p99_ms']:.1f} ms, "
+                  f"cache p50 {cached['p50_ms']:.2f} / p99 {cached['p99_ms']:.2f} ms ({hit_share:.1%} hits)")
+        database = wrk(plain.port, reads["list"], seconds, 32, token)
+        cached = wrk(edge.port, reads["list"], seconds, 32, token)
+    r["list_throughput"] = {"database_rps": database["rps"], "cache_rps": cached["rps"], "ratio": round(cached["rps"] / database["rps"], 1)}
+    print(f"  signed-in list, 32 connections: cache {cached['rps']:.0f} req/s vs database path {database['rps']:.0f} ({r['list_throughput']['ratio']}×)")
+    return r
+
+
 def measure(aot, database_url, seconds, token, slug, author, uncached_list, iterations):
-    """edge_cache with the database behind a 40 ms proxy for its far part."""
+    """edge_cache with the database behind a 40 ms proxy for its far part, then signed-in reads."""
     target_port = int(database_url.rsplit(":", 1)[1].split("/")[0])
     proxy = DelayProxy(target_port)
     try:
-        return edge_cache(aot, database_url, via(database_url, proxy.port), seconds, token, slug, author, uncached_list, iterations)
+        r = edge_cache(aot, database_url, via(database_url, proxy.port), seconds, token, slug, author, uncached_list, iterations)
+        r["signed_in"] = signed_in(aot, via(database_url, proxy.port), seconds, token, slug, author)
+        return r
+    finally:
+        proxy.close()
+
+
+def measure_signed_in(aot, database_url, seconds, token, slug, author):
+    """signed_in alone (bench/run --only signed-in)."""
+    target_port = int(database_url.rsplit(":", 1)[1].split("/")[0])
+    proxy = DelayProxy(target_port)
+    try:
+        return signed_in(aot, via(database_url, proxy.port), seconds, token, slug, author)
     finally:
         proxy.close()

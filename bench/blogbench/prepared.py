@@ -111,7 +111,8 @@ def prepared_statements(aot, ceiling_binary, database_url, seconds, token, slug,
                           "CPU ms per request: " + ", ".join(f"{k} {v}" for k, v in figures["cpu_ms_per_request"].items()))
         # The database alone, running the service's list statement (as the ceiling prints it) with constant values.
         list_statement = subprocess.run([*ceiling_binary, "--list-sql"], capture_output=True, text=True, check=True).stdout
-        statement = re.sub(r"@me\b", "NULL::bigint", re.sub(r"@offset\b", "0", re.sub(r"@limit\b", "20", list_statement)))
+        constants = {"me": "NULL::bigint", "offset": "0", "limit": "20", "tokenVersion": "1", "sessionId": "NULL::text"}
+        statement = re.sub(r"(?<!:)@(\w+)\b", lambda m: constants[m.group(1)], list_statement)
         ceiling = {}
         for path_name, (url, _) in paths.items():
             for mode, protocol in (("unprepared", "extended"), ("prepared", "prepared")):

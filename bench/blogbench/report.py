@@ -80,6 +80,14 @@ def print_table(r):
         print(f"{name:40} {f['primary_far_p50_ms']:14.1f} {f['cache_hit_p50_ms']:14.2f}")
     t, p = e["list_throughput"], e["propagation"]
     print(f"cached anonymous list, 32 connections: {t['cached']['rps']:.0f} req/s vs {t['uncached']['rps']:.0f} uncached = {t['ratio']}× (goal ≥ 20×)")
+    if "signed_in" in e:
+        s = e["signed_in"]
+        print(f"{'signed-in reads, database 40 ms away':40} {'database p50/p99':>18} {'cache p50/p99':>16} {'hits':>7}   goal: p50 ≤ 1, p99 ≤ 5 ms")
+        for name in ("list", "article", "profile", "comments"):
+            f = s[name]
+            print(f"{name:40} {f['database']['p50_ms']:8.1f} {f['database']['p99_ms']:8.1f} {f['cache']['p50_ms']:7.2f} {f['cache']['p99_ms']:7.2f} {f['cache_hit_share']:7.1%}")
+        t = s["list_throughput"]
+        print(f"signed-in list, 32 connections: cache {t['cache_rps']:.0f} req/s vs database path {t['database_rps']:.0f} = {t['ratio']}× (goal ≥ 10×)")
     rp = r["replica"]
     print(f"{'read replica near, primary 40 ms away':40} {'p50 primary':>14} {'p50 replica':>14}   goal: replica ≤ 5 ms")
     for name, f in rp["reads"].items():

@@ -6,6 +6,19 @@ import time
 from .common import DelayProxy, Server, request, rss, via, wrk
 
 
+def reader(port):
+    """user1's token (seed.sql), and the newest article's slug and author."""
+    status, body = request(port, "POST", "/api/users/login", {"user": {"email": "user1@example.com", "password": "demo-password"}})
+    newest = json.loads(request(port, "GET", "/api/articles?limit=1")[1])["articles"][0]
+    return json.loads(body)["user"]["token"], newest["slug"], newest["author"]["username"]
+
+
+def signed_in_reader(aot, database_url):
+    """reader(), from a service started for it."""
+    with Server(aot, database_url) as server:
+        return reader(server.port)
+
+
 def service(results, aot, database_url, seconds):
     """The service's endpoints at 32 connections, and its memory under that load. Returns the
     signed-in token, the newest article's slug and author, and the endpoints measured."""
@@ -13,10 +26,7 @@ def service(results, aot, database_url, seconds):
         # The service finds out how it reaches the database half a second after its first
         # request, then prepares its statements on a new pool (Db): measure after that switch.
         time.sleep(1)
-        status, body = request(server.port, "POST", "/api/users/login", {"user": {"email": "user1@example.com", "password": "demo-password"}})
-        token = json.loads(body)["user"]["token"]
-        newest = json.loads(request(server.port, "GET", "/api/articles?limit=1")[1])["articles"][0]
-        slug, author = newest["slug"], newest["author"]["username"]
+        token, slug, author = reader(server.port)
         endpoints = {
             "list (anonymous)": ("/api/articles", None),
             "list (signed in)": ("/api/articles", token),

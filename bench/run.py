@@ -16,7 +16,7 @@ The server runs on CPU 0; wrk, PostgreSQL, the pooler and the proxy on CPU 1.
 Each section is a module of bench/blogbench; this file is their table of contents.
 
 usage: run.py ARTIFACTS DATABASE_URL OUTPUT_DIR [--quick] [--baseline REV]
-       run.py ARTIFACTS DATABASE_URL OUTPUT_DIR [--quick] --only replica|deploy|idle|signed-in
+       run.py ARTIFACTS DATABASE_URL OUTPUT_DIR [--quick] --only replica|deploy|idle|signed-in|prepared
          runs that section alone and puts its figures into OUTPUT_DIR/latest.json, the rest kept
 """
 import json
@@ -129,6 +129,12 @@ def only(section, aot, artifacts, database_url, seconds, quick, output_dir):
         sessions = ["dotnet", os.path.join(artifacts, "sessions", "Blog.Sessions.dll")]
         results["replica"] = replicas.replica_reads(aot, seconds, 20 if quick else 100, sessions, quick)
         results["replica"]["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    elif section == "prepared":
+        print("prepared statements, directly and through PgBouncer 1.25")
+        token, slug, _ = throughput.signed_in_reader(aot, database_url)
+        ceiling = [os.path.join(artifacts, "ceiling", "Blog.Bench.Ceiling")]
+        results["prepared"] = prepared.prepared_statements(aot, ceiling, database_url, seconds, token, slug)
+        charts.chart_prepared(results, output_dir)
     elif section == "signed-in":
         print("signed-in reads at the edge (the primary 40 ms away, no replica)")
         token, slug, author = throughput.signed_in_reader(aot, database_url)

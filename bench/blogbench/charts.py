@@ -54,7 +54,7 @@ def chart_prepared(r, output_dir):
     for path_name, modes in p.items():
         if path_name == "pgbench_list_statements_per_s":
             continue
-        for mode in ("baseline", "unprepared", "prepared"):
+        for mode in ("baseline", "unprepared", "prepared", "ceiling"):
             if mode in modes:
                 bars.append((f"{path_name}\\n{mode}", modes[mode]["list (anonymous)"]["rps"]))
         bars.append((f"{path_name}\\npgbench prepared", p["pgbench_list_statements_per_s"][path_name]["prepared"]))

@@ -33,6 +33,9 @@ internal sealed partial class EdgeCache
     /// <summary>The latest change's number: a read notes it before it asks the database.</summary>
     public long Sequence => Interlocked.Read(ref sequence);
 
+    /// <summary>Whether <paramref name="viewer"/> is to be loaded anew, while still in use (refresh-ahead, as Held).</summary>
+    public bool Due(Viewer viewer) => Environment.TickCount64 >= viewer.LoadedAt + (long)(Lifetime.TotalMilliseconds * 0.8);
+
     /// <summary>The viewer entry of user <paramref name="id"/>, if this instance holds one.</summary>
     public Viewer? ViewerOf(long id) => viewers.TryGetValue(id, out var found) ? (Viewer)found! : null;
 
@@ -85,7 +88,7 @@ internal sealed partial class EdgeCache
     /// <summary>The rows of a shared answer that signed-in readers are answered from, if held.</summary>
     public T? Answer<T>(string key) where T : class
     {
-        var rows = entries.TryGetValue(key, out var found) && found is Entry { Value: T held } ? held : null;
+        var rows = Held(key) is { Value: T held } ? held : null;
         Metrics.CacheLookups.Add(1, SignedIn, new KeyValuePair<string, object?>("result", rows is null ? "miss" : "hit"));
         return rows;
     }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Blog.Api.Data;
 using Blog.Api.Hosting;
@@ -26,8 +27,11 @@ internal sealed partial class EdgeCache : IOutputCacheStore
     const string SincePrefix = "#since:";
     const int Remembered = 1024;   // the latest changes kept for SetAsync to compare with
 
-    /// <summary>An answer: the output cache's bytes, or rows signed-in readers are answered from.</summary>
-    sealed record Entry(string Key, object Value, string[] Tags);
+    /// <summary>An answer: the output cache's bytes, or rows signed-in readers are answered from; read anew from <paramref name="RefreshAt"/> (ticks).</summary>
+    sealed record Entry(string Key, object Value, string[] Tags, long RefreshAt);
+
+    // The answers one reader is reading anew (Held), while the others are still answered from them.
+    readonly ConcurrentDictionary<string, byte> refreshing = new(StringComparer.Ordinal);
 
     readonly MemoryCache entries;
     readonly Dictionary<string, HashSet<Entry>> byTag = new(StringComparer.Ordinal);
@@ -198,12 +202,28 @@ internal sealed partial class EdgeCache : IOutputCacheStore
         byTag.Clear();
         entries.Clear();
         viewers.Clear();
+        refreshing.Clear();
         ownUpdates.Clear();
         dropped.Clear();
     }
 
     public ValueTask<byte[]?> GetAsync(string key, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(entries.TryGetValue(key, out var found) && found is Entry { Value: byte[] bytes } ? bytes : null);
+        ValueTask.FromResult(Held(key) is { Value: byte[] bytes } ? bytes : null);
+
+    /// <summary>
+    /// The answer held under <paramref name="key"/>, unless this caller is to read it anew.
+    /// Refresh-ahead: past four fifths of its lifetime, one reader reads the answer again, and
+    /// stores it, while the others are still answered from it; so an answer in steady use is
+    /// replaced before it expires, and its readers never all go to the database at once.
+    /// </summary>
+    Entry? Held(string key)
+    {
+        if (!entries.TryGetValue(key, out var found) || found is not Entry entry) return null;
+        return Environment.TickCount64 < entry.RefreshAt || !refreshing.TryAdd(key, 0) ? entry : null;
+    }
+
+    /// <summary>When something stored for <paramref name="lifetime"/> now is to be read anew (ticks).</summary>
+    static long RefreshAt(TimeSpan lifetime) => Environment.TickCount64 + (long)(lifetime.TotalMilliseconds * 0.8);
 
     public ValueTask SetAsync(string key, byte[] value, string[]? tags, TimeSpan validFor, CancellationToken cancellationToken)
     {
@@ -221,9 +241,10 @@ internal sealed partial class EdgeCache : IOutputCacheStore
     /// <summary>Keeps an answer unless a change it shows came after <paramref name="since"/>.</summary>
     void Store(string key, object value, long bytes, string[] tags, long since, TimeSpan validFor)
     {
-        var entry = new Entry(key, value, tags);
+        refreshing.TryRemove(key, out _);
+        var entry = new Entry(key, value, tags, RefreshAt(validFor));
         var options = new MemoryCacheEntryOptions { Size = bytes + key.Length * 2L + 200, AbsoluteExpirationRelativeToNow = validFor };
-        options.RegisterPostEvictionCallback(static (_, value, _, state) => ((EdgeCache)state!).Unindex((Entry)value!), this);
+        options.RegisterPostEvictionCallback(static (_, value, reason, state) => ((EdgeCache)state!).Unindex((Entry)value!, reason), this);
         lock (gate)
         {
             if (!MayStore(since, entry.Tags)) return;
@@ -248,8 +269,9 @@ internal sealed partial class EdgeCache : IOutputCacheStore
         return true;
     }
 
-    void Unindex(Entry entry)
+    void Unindex(Entry entry, EvictionReason reason)
     {
+        if (reason != EvictionReason.Replaced) refreshing.TryRemove(entry.Key, out _);  // a refresh that stored nothing ends with the entry
         lock (gate)
         {
             foreach (var tag in entry.Tags)

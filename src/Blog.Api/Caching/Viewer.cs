@@ -34,6 +34,9 @@ internal sealed class Viewer
     /// <summary>Whether this is <see cref="TooMany"/> or <see cref="Gone"/>, not a reader's state.</summary>
     public bool IsMarker => ReferenceEquals(this, TooMany) || ReferenceEquals(this, Gone);
 
+    /// <summary>When this viewer's state was loaded (ticks); their own writes since are laid over it.</summary>
+    public long LoadedAt { get; private init; } = Environment.TickCount64;
+
     public int TokenVersion { get; }
     public string? KeptSession { get; }
 
@@ -49,10 +52,10 @@ internal sealed class Viewer
     public long Bytes => 120 + 8L * (follows.Length + favorites.Length) + 2L * (KeptSession?.Length ?? 0);
 
     /// <summary>This viewer after their own follow or unfollow of <paramref name="userId"/>.</summary>
-    public Viewer WithFollow(long userId, bool following) => new(TokenVersion, KeptSession, With(follows, userId, following), favorites);
+    public Viewer WithFollow(long userId, bool following) => new(TokenVersion, KeptSession, With(follows, userId, following), favorites) { LoadedAt = LoadedAt };
 
     /// <summary>This viewer after their own favorite or unfavorite of <paramref name="articleId"/>.</summary>
-    public Viewer WithFavorite(long articleId, bool favorited) => new(TokenVersion, KeptSession, follows, With(favorites, articleId, favorited));
+    public Viewer WithFavorite(long articleId, bool favorited) => new(TokenVersion, KeptSession, follows, With(favorites, articleId, favorited)) { LoadedAt = LoadedAt };
 
     static long[] With(long[] sorted, long id, bool present)
     {

@@ -58,6 +58,7 @@ internal sealed class Viewers(EdgeCache cache, Db db, ILogger<Viewers> log)
                 return (null, false);
             case var viewer:
                 Count("hit");
+                if (!viewer.IsMarker && cache.Due(viewer)) Load(id);  // answered from it meanwhile
                 return viewer.Accepts(principal.TokenVersion(), principal.Session()) ? (viewer, false) : (null, true);
         }
     }

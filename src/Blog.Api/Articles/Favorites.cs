@@ -33,7 +33,7 @@ internal static class Favorites
             FROM a JOIN users u ON u.id = a.author_id
             """, new { slug, me = principal.Id(), tokenVersion = principal.TokenVersion(), sessionId = principal.Session() });
         if (article is null) return ApiError.NotFound("article");
-        cache.Evict(article.Changes, new EdgeCache.OwnChange(principal.Id(), viewer => viewer.WithFavorite(article.Id, true)));
+        await cache.OwnWriteAsync(article.Changes, new EdgeCache.OwnChange(principal.Id(), viewer => viewer.WithFavorite(article.Id, true)));
         return TypedResults.Ok(new ArticleResponse(article.ToArticle()));
     }
 
@@ -54,7 +54,7 @@ internal static class Favorites
             FROM a JOIN users u ON u.id = a.author_id
             """, new { slug, me = principal.Id(), tokenVersion = principal.TokenVersion(), sessionId = principal.Session() });
         if (article is null) return ApiError.NotFound("article");
-        cache.Evict(article.Changes, new EdgeCache.OwnChange(principal.Id(), viewer => viewer.WithFavorite(article.Id, false)));
+        await cache.OwnWriteAsync(article.Changes, new EdgeCache.OwnChange(principal.Id(), viewer => viewer.WithFavorite(article.Id, false)));
         return TypedResults.Ok(new ArticleResponse(article.ToArticle()));
     }
 }

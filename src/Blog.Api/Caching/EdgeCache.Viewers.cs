@@ -30,6 +30,62 @@ internal sealed partial class EdgeCache
     readonly Dictionary<long, (long Xid, Viewer? Entry)> dropped = [];
     const int OwnUpdatesKept = 4096, OwnXidsKept = 64;
 
+    // Under gate: the transactions the listener heard lately, and the own writes waiting to hear theirs.
+    readonly HashSet<long> heard = [];
+    readonly Queue<long> heardInOrder = new();
+    readonly Dictionary<long, TaskCompletionSource> hearing = [];
+    const int HeardKept = 4096;
+
+    /// <summary>How long a viewer's own write waits for this instance's listener to hear it.</summary>
+    static readonly TimeSpan HearingWait = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// A viewer's own write (a favorite, a follow): <see cref="Evict"/>, their entry here updated,
+    /// and then the answer waits until this instance's listener has heard the write too. Every
+    /// instance's listener hears a commit at about the same moment, so the other instances of
+    /// the region have dropped the writer's old entry by the time the answer reaches them, and
+    /// the writer's next read shows the write on any of them (up to the skew between two
+    /// listeners: SignedInReadsTests). The notification travels beside the answer, so the wait
+    /// is short (at most <see cref="HearingWait"/>, then it answers anyway).
+    /// </summary>
+    public async Task OwnWriteAsync(string? changes, OwnChange own)
+    {
+        Evict(changes, own);
+        if (!Enabled || string.IsNullOrEmpty(changes) || listener is null || !Serving()) return;
+        var (xid, _) = Read(changes);
+        if (xid <= 0) return;
+        Task wait;
+        lock (gate)
+        {
+            if (heard.Contains(xid)) return;
+            if (!hearing.TryGetValue(xid, out var waiting)) hearing[xid] = waiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            wait = waiting.Task;
+        }
+        try
+        {
+            await wait.WaitAsync(HearingWait);
+        }
+        catch (TimeoutException)
+        {
+            lock (gate) hearing.Remove(xid);
+        }
+    }
+
+    // The listener heard transaction <paramref name="xid"/>.
+    void Noted(long xid)
+    {
+        if (xid <= 0) return;
+        lock (gate)
+        {
+            if (heard.Add(xid))
+            {
+                heardInOrder.Enqueue(xid);
+                if (heardInOrder.Count > HeardKept) heard.Remove(heardInOrder.Dequeue());
+            }
+            if (hearing.Remove(xid, out var waiting)) waiting.TrySetResult();
+        }
+    }
+
     /// <summary>The latest change's number: a read notes it before it asks the database.</summary>
     public long Sequence => Interlocked.Read(ref sequence);
 

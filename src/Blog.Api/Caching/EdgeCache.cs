@@ -134,6 +134,7 @@ internal sealed partial class EdgeCache : IOutputCacheStore
         var (xid, tags) = Read(payload);
         Metrics.CacheEvictions.Add(1, new KeyValuePair<string, object?>("source", "listener"));
         EvictTags(tags, xid);
+        Noted(xid);
         if (replica is not null && xid > 0) _ = EvictReplayedAsync(replica, xid, tags);
     }
 
@@ -204,6 +205,8 @@ internal sealed partial class EdgeCache : IOutputCacheStore
         viewers.Clear();
         refreshing.Clear();
         ownUpdates.Clear();
+        foreach (var waiting in hearing.Values) waiting.TrySetResult();  // deaf: nothing is served from entries, anywhere it is deaf
+        hearing.Clear();
         dropped.Clear();
     }
 

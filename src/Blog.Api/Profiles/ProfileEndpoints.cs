@@ -62,7 +62,7 @@ internal static class ProfileEndpoints
             """, new { username, me = principal.Id(), tokenVersion = principal.TokenVersion(), sessionId = principal.Session() });
         // The follower's own viewer entry here shows the follow before the answer leaves (the
         // statement's publish is the one the trigger of migration 0013 sends; it is sent once).
-        if (target is not null) cache.Evict(target.Changes, new EdgeCache.OwnChange(principal.Id(), viewer => viewer.WithFollow(target.Id, true)));
+        if (target is not null) await cache.OwnWriteAsync(target.Changes, new EdgeCache.OwnChange(principal.Id(), viewer => viewer.WithFollow(target.Id, true)));
         return Answer(target, following: true);
     }
 
@@ -79,7 +79,7 @@ internal static class ProfileEndpoints
             )
             SELECT id, username, bio, image, id = @me AS self, (SELECT changes FROM unfollowed) AS changes FROM target
             """, new { username, me = principal.Id(), tokenVersion = principal.TokenVersion(), sessionId = principal.Session() });
-        if (target is not null) cache.Evict(target.Changes, new EdgeCache.OwnChange(principal.Id(), viewer => viewer.WithFollow(target.Id, false)));
+        if (target is not null) await cache.OwnWriteAsync(target.Changes, new EdgeCache.OwnChange(principal.Id(), viewer => viewer.WithFollow(target.Id, false)));
         return Answer(target, following: false);
     }
 

@@ -10,7 +10,9 @@ namespace Blog.Api.Tests.Infrastructure;
 /// swallows everything on new and open connections (a network that silently eats packets),
 /// Restore() heals both (connections swallowed from stay useless; the service must drop them).
 /// Forget() swallows everything on the connections open now and forwards new ones: a NAT or a
-/// database that forgot a connection while its client was suspended.
+/// database that forgot a connection while its client was suspended. With <see cref="Delay"/>,
+/// what the server sends reaches the clients that much later, all of them through one queue in
+/// the order it came, so that two clients hear the same message at the same moment.
 /// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
@@ -22,6 +24,11 @@ public sealed class TcpProxy : IAsyncDisposable
     readonly ConcurrentDictionary<Socket, bool> forgotten = new();
     readonly CancellationTokenSource stop = new();
     volatile Mode mode = Mode.Forward;
+    readonly System.Threading.Channels.Channel<(long Due, Socket To, byte[] Data)> delayed = System.Threading.Channels.Channel.CreateUnbounded<(long, Socket, byte[])>();
+    Task? delivering;
+
+    /// <summary>How much later what the server sends reaches the client (zero: at once).</summary>
+    public TimeSpan Delay { get; init; }
 
     public TcpProxy(string host, int port)
     {
@@ -86,7 +93,7 @@ public sealed class TcpProxy : IAsyncDisposable
         try
         {
             await server.ConnectAsync(target, stop.Token);
-            await Task.WhenAny(PumpAsync(client, server), PumpAsync(server, client));
+            await Task.WhenAny(PumpAsync(client, server), Delay > TimeSpan.Zero ? DelayAsync(server, client) : PumpAsync(server, client));
         }
         catch (Exception)
         {
@@ -111,6 +118,30 @@ public sealed class TcpProxy : IAsyncDisposable
             if (read == 0 || mode == Mode.Refuse) return;
             if (mode == Mode.Blackhole || forgotten.ContainsKey(from)) continue;  // swallowed: the other side waits in vain
             await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, stop.Token);
+        }
+    }
+
+    async Task DelayAsync(Socket from, Socket to)
+    {
+        lock (delayed) delivering ??= DeliverAsync();
+        var buffer = new byte[16 * 1024];
+        while (true)
+        {
+            var read = await from.ReceiveAsync(buffer, SocketFlags.None, stop.Token);
+            if (read == 0 || mode == Mode.Refuse) return;
+            await delayed.Writer.WriteAsync((System.Diagnostics.Stopwatch.GetTimestamp() + (long)(Delay.TotalSeconds * System.Diagnostics.Stopwatch.Frequency), to, buffer[..read]), stop.Token);
+        }
+    }
+
+    async Task DeliverAsync()
+    {
+        await foreach (var (due, to, data) in delayed.Reader.ReadAllAsync(stop.Token))
+        {
+            // A timer wakes late, so whatever came within that slack after this is due already: sent at once, in order.
+            var wait = System.Diagnostics.Stopwatch.GetElapsedTime(System.Diagnostics.Stopwatch.GetTimestamp(), due);
+            if (wait > TimeSpan.Zero) await Task.Delay(wait, stop.Token);
+            try { await to.SendAsync(data, SocketFlags.None, stop.Token); }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException) { }  // that client is gone
         }
     }
 

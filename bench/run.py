@@ -138,7 +138,7 @@ def only(section, aot, artifacts, database_url, seconds, quick, output_dir):
     elif section == "signed-in":
         print("signed-in reads at the edge (the primary 40 ms away, no replica)")
         token, slug, author = throughput.signed_in_reader(aot, database_url)
-        results["edge_cache"]["signed_in"] = edge.measure_signed_in(aot, database_url, seconds, token, slug, author)
+        results["edge_cache"]["signed_in"] = edge.measure_signed_in(aot, database_url, seconds, token, slug, author, 30 if quick else 200)
         results["edge_cache"]["signed_in"]["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     else:
         sys.exit(f"no section {section!r}")

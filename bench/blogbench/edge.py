@@ -3,6 +3,7 @@ import json
 import time
 
 from .common import DelayProxy, Server, fetch, free_port, percentile, until_cached, via, wrk
+from .throughput import signed_in_reader
 
 
 def edge_cache(aot, database_url, far_url, seconds, token, slug, author, uncached_list, iterations):
@@ -28,25 +29,47 @@ def edge_cache(aot, database_url, far_url, seconds, token, slug, author, uncache
             print(f"  {name}: database 40 ms away {far[name]['primary_far_p50_ms']:.1f} ms, cache hit {far[name]['cache_hit_p50_ms']:.2f} ms (p50)")
     r["far_reads"] = far
 
-    # Propagation: A writes a comment; B, polled as fast as it answers, shows it. The commit is
-    # taken to be one one-way delay (20 ms) before A's answer arrives; an eviction between the
-    # last stale read and the first fresh one is dated by the first fresh read's start.
-    with Server(aot, far_url, DIRECT_DATABASE_URL=far_url) as a, Server(aot, far_url, DIRECT_DATABASE_URL=far_url) as b:
+    r["propagation"] = propagation(aot, far_url, token, iterations)
+    p = r["propagation"]
+    print(f"  propagation, commit to eviction on the other instance: p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms; comment write p50 {p['write_p50_ms']} ms; stale reads {p['stale_reads']}")
+    return r
+
+
+def propagation(aot, far_url, token, iterations, reader=None):
+    """A writes a comment; B, polled as fast as it answers, shows it: anonymously, or to a signed-in
+    reader (another user's token) from the shared rows and their viewer entry. The commit is
+    taken to be one one-way delay (20 ms) before A's answer arrives; an eviction between the
+    last stale read and the first fresh one is dated by the first fresh read's start. Before each
+    write, B answers the comments from its cache (else a fresh read would prove nothing)."""
+    metrics = free_port()
+    with Server(aot, far_url, DIRECT_DATABASE_URL=far_url) as a, Server(aot, far_url, DIRECT_DATABASE_URL=far_url, METRICS_PORT=str(metrics)) as b:
         # The token signed in at the start (a sign-in here, 40 ms from the database, once failed the run).
         article = json.loads(fetch(a.port, "POST", "/api/articles", {"article": {"title": "Propagation", "description": "d", "body": "b"}}, token)[1])["article"]["slug"]
         comments = f"/api/articles/{article}/comments"
-        until_cached(b.port, comments)
+
+        def cached_on(port):
+            if reader is None:
+                return "age" in fetch(port, "GET", comments)[2]
+            hits = counter(metrics, "blog_cache_lookups_total", reader="signed_in", result="hit")
+            fetch(port, "GET", comments, token=reader)
+            return counter(metrics, "blog_cache_lookups_total", reader="signed_in", result="hit") > hits
+
         until_cached(a.port, comments)
+        deadline = time.time() + 15
+        while not cached_on(b.port):
+            if time.time() > deadline:
+                raise RuntimeError("B never answered the comments from its cache")
+            time.sleep(0.02)
         delays, writes, stale = [], [], 0
         for i in range(iterations):
-            while "age" not in fetch(b.port, "GET", comments)[2]:
+            while not cached_on(b.port):
                 time.sleep(0.005)
             started = time.time()
             status, body, _ = fetch(a.port, "POST", comments, {"comment": {"body": f"comment {i}"}}, token)
             answered = time.time()
             writes.append((answered - started) * 1000)
             new_id = json.loads(body)["comment"]["id"]
-            ids = lambda port: {c["id"] for c in json.loads(fetch(port, "GET", comments)[1])["comments"]}
+            ids = lambda port: {c["id"] for c in json.loads(fetch(port, "GET", comments, token=reader)[1])["comments"]}
             # B first: a read on A before it would delay the polling by A's own round trip.
             while True:
                 polled = time.time()
@@ -57,11 +80,8 @@ def edge_cache(aot, database_url, far_url, seconds, token, slug, author, uncache
                 stale += 1
             if new_id not in ids(a.port):
                 stale += 1  # the writer read its own write stale
-    r["propagation"] = {"iterations": iterations, "p50_ms": round(percentile(delays, 50), 1), "p99_ms": round(percentile(delays, 99), 1),
-                        "write_p50_ms": round(percentile(writes, 50), 1), "stale_reads": stale, "round_trip_ms": 40}
-    p = r["propagation"]
-    print(f"  propagation, commit to eviction on the other instance: p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms; comment write p50 {p['write_p50_ms']} ms; stale reads {stale}")
-    return r
+    return {"iterations": iterations, "p50_ms": round(percentile(delays, 50), 1), "p99_ms": round(percentile(delays, 99), 1),
+            "write_p50_ms": round(percentile(writes, 50), 1), "stale_reads": stale, "round_trip_ms": 40}
 
 
 def counter(port, name, **labels):
@@ -71,7 +91,7 @@ def counter(port, name, **labels):
                if line.startswith(name + "{") and all(w in line for w in wanted))
 
 
-def signed_in(aot, far_url, seconds, token, slug, author):
+def signed_in(aot, far_url, seconds, token, slug, author, reader, iterations):
     """Signed-in reads at the edge (#33): list, article, profile and comments with a token, the
     primary 40 ms away and no replica; the database path (no cache) against the edge cache's
     shared rows with the reader's viewer entry laid over, in the same run. Each cache figure
@@ -101,6 +121,8 @@ def signed_in(aot, far_url, seconds, token, slug, author):
         cached = wrk(edge.port, reads["list"], seconds, 32, token)
     r["list_throughput"] = {"database_rps": database["rps"], "cache_rps": cached["rps"], "ratio": round(cached["rps"] / database["rps"], 1)}
     print(f"  signed-in list, 32 connections: cache {cached['rps']:.0f} req/s vs database path {database['rps']:.0f} ({r['list_throughput']['ratio']}×)")
+    r["propagation"] = p = propagation(aot, far_url, token, iterations, reader)
+    print(f"  another user's comment on one instance, seen by a signed-in reader on another: p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms after its commit; stale reads {p['stale_reads']}")
     return r
 
 
@@ -110,17 +132,17 @@ def measure(aot, database_url, seconds, token, slug, author, uncached_list, iter
     proxy = DelayProxy(target_port)
     try:
         r = edge_cache(aot, database_url, via(database_url, proxy.port), seconds, token, slug, author, uncached_list, iterations)
-        r["signed_in"] = signed_in(aot, via(database_url, proxy.port), seconds, token, slug, author)
+        r["signed_in"] = signed_in(aot, via(database_url, proxy.port), seconds, token, slug, author, signed_in_reader(aot, database_url, "user2@example.com")[0], iterations)
         return r
     finally:
         proxy.close()
 
 
-def measure_signed_in(aot, database_url, seconds, token, slug, author):
+def measure_signed_in(aot, database_url, seconds, token, slug, author, iterations):
     """signed_in alone (bench/run --only signed-in)."""
     target_port = int(database_url.rsplit(":", 1)[1].split("/")[0])
     proxy = DelayProxy(target_port)
     try:
-        return signed_in(aot, via(database_url, proxy.port), seconds, token, slug, author)
+        return signed_in(aot, via(database_url, proxy.port), seconds, token, slug, author, signed_in_reader(aot, database_url, "user2@example.com")[0], iterations)
     finally:
         proxy.close()

@@ -93,6 +93,9 @@ def print_table(r):
             print(f"{name:40} {f['database']['p50_ms']:8.1f} {f['database']['p99_ms']:8.1f} {f['cache']['p50_ms']:7.2f} {f['cache']['p99_ms']:7.2f} {f['cache_hit_share']:7.1%}")
         t = s["list_throughput"]
         print(f"signed-in list, 32 connections: cache {t['cache_rps']:.0f} req/s vs database path {t['database_rps']:.0f} = {t['ratio']}× (goal ≥ 10×)")
+        if "propagation" in s:
+            p = s["propagation"]
+            print(f"another user's comment, seen signed in on another instance: p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms after its commit (goal ≤ RTT/2 + 10 = 30 ms); stale reads {p['stale_reads']}")
     rp = r["replica"]
     print(f"{'read replica near, primary 40 ms away':40} {'p50 primary':>14} {'p50 replica':>14}   goal: replica ≤ 5 ms")
     for name, f in rp["reads"].items():

@@ -6,17 +6,17 @@ import time
 from .common import DelayProxy, Server, request, rss, via, wrk
 
 
-def reader(port):
-    """user1's token (seed.sql), and the newest article's slug and author."""
-    status, body = request(port, "POST", "/api/users/login", {"user": {"email": "user1@example.com", "password": "demo-password"}})
+def reader(port, email="user1@example.com"):
+    """A seeded user's token (seed.sql: user1 unless another is named), and the newest article's slug and author."""
+    status, body = request(port, "POST", "/api/users/login", {"user": {"email": email, "password": "demo-password"}})
     newest = json.loads(request(port, "GET", "/api/articles?limit=1")[1])["articles"][0]
     return json.loads(body)["user"]["token"], newest["slug"], newest["author"]["username"]
 
 
-def signed_in_reader(aot, database_url):
+def signed_in_reader(aot, database_url, email="user1@example.com"):
     """reader(), from a service started for it."""
     with Server(aot, database_url) as server:
-        return reader(server.port)
+        return reader(server.port, email)
 
 
 def service(results, aot, database_url, seconds):

@@ -17,8 +17,10 @@ builder.Logging.ClearProviders();
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(int.Parse(Environment.GetEnvironmentVariable("PORT") ?? "8080", CultureInfo.InvariantCulture)));
 var app = builder.Build();
 // Prepared as the service prepares them, unless PREPARED_STATEMENTS=off (bench/run measures both).
+// The service's pool size too (DATABASE_POOL_SIZE, else its default).
 var db = Database.CreateDataSource(Environment.GetEnvironmentVariable("DATABASE_URL") ?? throw new InvalidOperationException("DATABASE_URL"),
-    prepare: Environment.GetEnvironmentVariable("PREPARED_STATEMENTS") != "off");
+    prepare: Environment.GetEnvironmentVariable("PREPARED_STATEMENTS") != "off",
+    poolSize: int.TryParse(Environment.GetEnvironmentVariable("DATABASE_POOL_SIZE"), out var poolSize) ? poolSize : Database.PoolSize);
 
 app.MapGet("/api/articles", async (HttpContext context) =>
 {

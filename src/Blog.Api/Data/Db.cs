@@ -47,7 +47,7 @@ internal sealed class Db
         this.freezes = freezes;
         if (settings.ReplicaUrl is { } replica) Replica = new Replica(replica, settings, log);
         prepared = settings.PreparedStatements == PreparedStatements.On;
-        current = Database.CreateDataSource(settings.DatabaseUrl, Database.RequestCommandTimeout, prepare: prepared);
+        current = Database.CreateDataSource(settings.DatabaseUrl, Database.RequestCommandTimeout, prepare: prepared, poolSize: settings.DatabasePoolSize);
         if (settings.PreparedStatements != PreparedStatements.Auto) nextProbe = long.MaxValue;
         if (freezes is not null) freezes.Thawed += Thawed;
     }
@@ -136,7 +136,7 @@ internal sealed class Db
             }
             if (path != ConnectionPath.PassingPooler)
             {
-                var next = Database.CreateDataSource(settings.DatabaseUrl, Database.RequestCommandTimeout, prepare: true);
+                var next = Database.CreateDataSource(settings.DatabaseUrl, Database.RequestCommandTimeout, prepare: true, poolSize: settings.DatabasePoolSize);
                 var warm = await WarmAsync(next, InFlight.Running);
                 var unprepared = current;
                 current = next;
@@ -239,7 +239,7 @@ internal sealed class Db
             if (prepared)
             {
                 var refused = current;
-                current = Database.CreateDataSource(settings.DatabaseUrl, Database.RequestCommandTimeout, prepare: false);
+                current = Database.CreateDataSource(settings.DatabaseUrl, Database.RequestCommandTimeout, prepare: false, poolSize: settings.DatabasePoolSize);
                 prepared = false;
                 refused.Clear();  // its connections hold statements the pooler lost; the busy ones close as they return
                 Metrics.PreparedFallbacks.Add(1);

@@ -93,7 +93,7 @@ internal sealed class Replica
     /// <summary>Called when the state leaves Serving: an edge cache filled from the replica must forget.</summary>
     public event Action? StoppedServing;
 
-    NpgsqlDataSource Create(bool prepare) => Database.CreateDataSource(url, Database.RequestCommandTimeout, prepare: prepare, name: "replica", adjust: connection =>
+    NpgsqlDataSource Create(bool prepare) => Database.CreateDataSource(url, Database.RequestCommandTimeout, prepare: prepare, name: "replica", poolSize: settings.DatabasePoolSize, adjust: connection =>
     {
         // Near by: a replica that does not answer a connection within a second is treated as down.
         if (!connection.ShouldSerialize("Timeout")) connection.Timeout = 1;

@@ -11,6 +11,7 @@ namespace Blog.Api.Hosting;
 internal sealed record Settings(
     string DatabaseUrl,
     string? DirectDatabaseUrl,
+    int DatabasePoolSize,
     string JwtSecret,
     IReadOnlyList<string> JwtAcceptedSecrets,
     int Port,
@@ -79,6 +80,8 @@ internal sealed record Settings(
         // With a direct URL for the cache's listener the cache is coherent, and on by default.
         var cacheSeconds = Number(config, "CACHE_SECONDS", direct is null ? 0 : 60, 0, 86_400, problems);
         var cacheMegabytes = Number(config, "CACHE_MAX_MB", 32, 1, 65_536, problems);
+        // At most this many connections to the database (and to a replica), each: Data/Database.cs says why.
+        var poolSize = Number(config, "DATABASE_POOL_SIZE", Database.PoolSize, 1, 1000, problems);
         // Signed-in readers' viewer entries (Caching/Viewer.cs), bounded by bytes and by count.
         var viewerMegabytes = Number(config, "VIEWER_CACHE_MAX_MB", 16, 1, 65_536, problems);
         var maxViewers = Number(config, "VIEWER_CACHE_MAX_ENTRIES", 50_000, 1, 10_000_000, problems);
@@ -122,7 +125,7 @@ internal sealed record Settings(
         var origins = config["CORS_ORIGINS"]?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (origins is [] or ["*"]) origins = null;
 
-        return new Settings(databaseUrl ?? "", direct, secret ?? "", accepted, port, urls, origins, cacheSeconds, cacheMegabytes, viewerMegabytes, maxViewers, TimeSpan.FromSeconds(listenerIdle), TimeSpan.FromSeconds(shutdownSeconds), signIns, trustFly, idleTrim, prepared,
+        return new Settings(databaseUrl ?? "", direct, poolSize, secret ?? "", accepted, port, urls, origins, cacheSeconds, cacheMegabytes, viewerMegabytes, maxViewers, TimeSpan.FromSeconds(listenerIdle), TimeSpan.FromSeconds(shutdownSeconds), signIns, trustFly, idleTrim, prepared,
             config["FLY_REGION"] is { Length: > 0 } flyRegionName ? flyRegionName : "local", metricsPort, requestLogs,
             replica, TimeSpan.FromMilliseconds(replicaWait), TimeSpan.FromMilliseconds(replicaMaxLag), TimeSpan.FromMilliseconds(migrationLockTimeout), problems);
     }

@@ -208,4 +208,42 @@ public sealed class ProcessTests
         await service.WaitForExitAsync(TimeSpan.FromSeconds(15));
         Assert.Equal(0, service.ExitCode);
     }
+
+    /// <summary>
+    /// DATABASE_POOL_SIZE bounds the connections the binary opens, however many requests come
+    /// at once: the others wait for a connection (Data/Database.cs says why), and all succeed.
+    /// </summary>
+    [Fact]
+    public async Task A_burst_of_requests_opens_no_more_connections_than_the_pool_size()
+    {
+        var (database, _) = await (await PostgresServer.Instance).CreateDatabaseAsync("poolsize");
+        var environment = ServiceProcess.EnvironmentFor(database, Processes.FreePort());
+        environment["DATABASE_POOL_SIZE"] = "3";
+        environment["PREPARED_STATEMENTS"] = "off";  // one pool all along (the switch to prepared opens a second)
+        await using var service = await ServiceProcess.StartHealthyAsync(environment);
+        var name = new NpgsqlConnectionStringBuilder(database).Database;
+
+        var most = 0;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            await using var connection = new NpgsqlConnection(database);
+            await connection.OpenAsync();
+            while (!sampling.IsCancellationRequested)
+            {
+                await using var count = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", connection) { Parameters = { new() { Value = name } } };
+                most = Math.Max(most, (int)(long)(await count.ExecuteScalarAsync())!);
+            }
+        });
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 64).Select(async i =>
+        {
+            using var reply = await service.Client.GetAsync(i % 2 == 0 ? "/api/articles" : "/api/tags");
+            return reply.StatusCode;
+        }));
+        await sampling.CancelAsync();
+        await sampler;
+
+        Assert.All(statuses, status => Assert.Equal(HttpStatusCode.OK, status));
+        Assert.InRange(most, 1, 3);
+    }
 }

@@ -34,4 +34,25 @@ public sealed class SettingsTests
             new Environment("Production"));
         Assert.Contains(settings.Problems, p => p.StartsWith("JWT_SECRET is not set", StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData(null, 16)]
+    [InlineData("4", 4)]
+    public void The_pool_holds_sixteen_connections_unless_told_otherwise(string? given, int expected)
+    {
+        var settings = Settings.From(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["DATABASE_POOL_SIZE"] = given }).Build(),
+            new Environment("Development"));
+        Assert.Empty(settings.Problems);
+        Assert.Equal(expected, settings.DatabasePoolSize);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("many")]
+    public void A_pool_size_that_is_not_a_positive_number_stops_the_start(string given)
+    {
+        var settings = Settings.From(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["DATABASE_POOL_SIZE"] = given }).Build(),
+            new Environment("Development"));
+        Assert.Contains(settings.Problems, p => p.Contains("DATABASE_POOL_SIZE", StringComparison.Ordinal));
+    }
 }

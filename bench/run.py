@@ -134,6 +134,7 @@ def only(section, aot, artifacts, database_url, seconds, quick, output_dir):
         token, slug, _ = throughput.signed_in_reader(aot, database_url)
         ceiling = [os.path.join(artifacts, "ceiling", "Blog.Bench.Ceiling")]
         results["prepared"] = prepared.prepared_statements(aot, ceiling, database_url, seconds, token, slug)
+        results["prepared_date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         charts.chart_prepared(results, output_dir)
     elif section == "signed-in":
         print("signed-in reads at the edge (the primary 40 ms away, no replica)")

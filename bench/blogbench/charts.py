@@ -69,7 +69,7 @@ def chart_prepared(r, output_dir):
     script = f"""
 set terminal svg size 1600,420 font 'sans,11' background '#ffffff'
 set output '{output_dir}/prepared.svg'
-set multiplot layout 1,2 title "Prepared statements, {r['date']} (bench/run)"
+set multiplot layout 1,2 title "Prepared statements, {r.get('prepared_date', r['date'])} (bench/run)"
 set style fill solid 0.85 noborder
 set grid ytics lc rgb '#dddddd'
 set yrange [0:*]

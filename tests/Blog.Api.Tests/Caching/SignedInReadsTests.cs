@@ -258,6 +258,83 @@ public sealed class SignedInReadsTests(ITestOutputHelper output)
     /// two processes scheduled on two cores beside the suite): a few reads in a hundred here,
     /// each fresh a few ms later; the bound is asserted loosely, so that a loaded machine passes.
     /// </summary>
+    /// <summary>
+    /// Many readers at once: eight users toggle their favorite of two shared articles and their
+    /// follow of one shared author, through A, while B writes the same articles' comments and
+    /// A hears every write of all of them on its listener. After each of their own writes, each
+    /// reads through A at once (the article, the list, the author's profile) and must see their
+    /// own state, served from their viewer entry: the instance's own update and the listener's
+    /// eviction of the same viewer race in every step.
+    /// </summary>
+    [Fact]
+    public async Task Concurrent_readers_each_see_their_own_writes_in_their_next_read_from_the_cache()
+    {
+        await using var instances = await StartAsync("concurrent");
+        var (author, authorToken) = await SignUpAsync(instances.A.Client, "shared");
+        var slugs = new List<string>();
+        foreach (var title in new[] { "First shared", "Second shared" })
+        {
+            var (_, text) = await SendAsync(instances.A.Client, HttpMethod.Post, "/api/articles", authorToken, new { article = new { title, description = "d", body = "b" } });
+            slugs.Add(JsonDocument.Parse(text).RootElement.GetProperty("article").GetProperty("slug").GetString()!);
+        }
+        var readers = new List<string>();
+        for (var i = 0; i < 8; i++)
+        {
+            var (_, token) = await SignUpAsync(instances.A.Client, $"crowd{i}");
+            await WarmAsync(instances, instances.A, token);
+            readers.Add(token);
+        }
+        var hitsBefore = await CounterAsync(instances, "blog_cache_viewer_lookups_total", "result=\"hit\"");
+
+        using var stop = new CancellationTokenSource();
+        var commenter = Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                await SendAsync(instances.B.Client, HttpMethod.Post, $"/api/articles/{slugs[i % 2]}/comments", authorToken, new { comment = new { body = $"meanwhile {i}" } });
+            }
+        });
+        var stale = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var reads = 0;
+        await Parallel.ForEachAsync(Enumerable.Range(0, readers.Count), new ParallelOptions { MaxDegreeOfParallelism = readers.Count }, async (who, _) =>
+        {
+            var token = readers[who];
+            var favorited = new bool[slugs.Count];
+            var following = false;
+            for (var step = 0; step < 30; step++)
+            {
+                var which = (who + step) % slugs.Count;
+                favorited[which] = !favorited[which];
+                Assert.Equal(HttpStatusCode.OK, (await SendAsync(instances.A.Client, favorited[which] ? HttpMethod.Post : HttpMethod.Delete, $"/api/articles/{slugs[which]}/favorite", token)).Status);
+                if (step % 3 == 0)
+                {
+                    following = !following;
+                    Assert.Equal(HttpStatusCode.OK, (await SendAsync(instances.A.Client, following ? HttpMethod.Post : HttpMethod.Delete, $"/api/profiles/{author}/follow", token)).Status);
+                }
+                var article = JsonDocument.Parse((await SendAsync(instances.A.Client, HttpMethod.Get, $"/api/articles/{slugs[which]}", token)).Text).RootElement.GetProperty("article");
+                if (article.GetProperty("favorited").GetBoolean() != favorited[which] || article.GetProperty("author").GetProperty("following").GetBoolean() != following)
+                {
+                    stale.Add($"reader {who}, step {step}: article {article}");
+                }
+                foreach (var listed in JsonDocument.Parse((await SendAsync(instances.A.Client, HttpMethod.Get, "/api/articles", token)).Text).RootElement.GetProperty("articles").EnumerateArray())
+                {
+                    var index = slugs.IndexOf(listed.GetProperty("slug").GetString()!);
+                    if (index >= 0 && listed.GetProperty("favorited").GetBoolean() != favorited[index]) stale.Add($"reader {who}, step {step}: listed {listed}");
+                }
+                var profile = JsonDocument.Parse((await SendAsync(instances.A.Client, HttpMethod.Get, $"/api/profiles/{author}", token)).Text).RootElement.GetProperty("profile");
+                if (profile.GetProperty("following").GetBoolean() != following) stale.Add($"reader {who}, step {step}: profile {profile}");
+                Interlocked.Add(ref reads, 3);
+            }
+        });
+        await stop.CancelAsync();
+        await commenter;
+
+        var hits = await CounterAsync(instances, "blog_cache_viewer_lookups_total", "result=\"hit\"") - hitsBefore;
+        output.WriteLine($"{reads} reads by 8 concurrent readers, each right after their own write: {stale.Count} stale; {hits} answered with a viewer entry");
+        Assert.True(stale.IsEmpty, string.Join("\n", stale.Take(10)));
+        Assert.True(hits >= reads / 2, $"only {hits} of {reads} reads used a viewer entry: the cache path was not what was tested");
+    }
+
     [Fact]
     public async Task A_readers_own_favorite_and_follow_show_in_their_next_read_on_another_instance_of_the_region()
     {

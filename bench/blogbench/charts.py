@@ -92,27 +92,40 @@ unset multiplot
         os.remove(os.path.join(output_dir, name))
 
 
-def chart_edge(r, output_dir):
-    """bench/results/edge.svg: reads with the database 40 ms away, without and with the edge cache."""
-    e = r["edge_cache"]
-    replica = r["replica"]["reads"]
-    with open(os.path.join(output_dir, "edge.dat"), "w") as data:
-        data.writelines(f'"{name}" {f["primary_far_p50_ms"]} {replica[name]["replica_near_p50_ms"]} {f["cache_hit_p50_ms"]}\n' for name, f in e["far_reads"].items())
-    p = e["propagation"]
+def clustered_bars(output_dir, name, title, rows, series, y_axis="set yrange [0:*]"):
+    """bench/results/NAME.svg: bars clustered by row ("label" v1 v2 …), one colour per series
+    (title, colour), with the gnuplot settings y_axis for the y axis."""
+    data_path = os.path.join(output_dir, f"{name}.dat")
+    with open(data_path, "w") as data:
+        data.writelines(f'"{label}" {" ".join(str(v) for v in values)}\n' for label, *values in rows)
+    plots = ", ".join(f"{repr(data_path) if i == 0 else repr('')} using {i + 2}{':xtic(1)' if i == 0 else ''} title '{t}' lc rgb '{c}'"
+                      for i, (t, c) in enumerate(series))
     script = f"""
 set terminal svg size 900,420 font 'sans,11' background '#ffffff'
-set output '{output_dir}/edge.svg'
-set title "Primary 40 ms away: p50 of anonymous reads (ms), {r['date']}\\ninvalidation on another instance: p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms; cached list {e['list_throughput']['ratio']}× the uncached throughput"
+set output '{output_dir}/{name}.svg'
+set title "{title}"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 noborder
 set grid ytics lc rgb '#dddddd'
-set yrange [0:*]
+{y_axis}
 set key top right
-plot '{output_dir}/edge.dat' using 2:xtic(1) title 'to the primary' lc rgb '#dd6b20', '' using 3 title 'replica near' lc rgb '#38a169', '' using 4 title 'edge cache hit' lc rgb '#2b6cb0'
+plot {plots}
 """
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
-    os.remove(os.path.join(output_dir, "edge.dat"))
+    os.remove(data_path)
+
+
+def chart_edge(r, output_dir):
+    """bench/results/edge.svg: reads with the database 40 ms away, without and with the edge cache."""
+    e = r["edge_cache"]
+    replica = r["replica"]["reads"]
+    p = e["propagation"]
+    clustered_bars(output_dir, "edge",
+                   f"Primary 40 ms away: p50 of anonymous reads (ms), {r['date']}\\ninvalidation on another instance: p50 {p['p50_ms']} ms, "
+                   f"p99 {p['p99_ms']} ms; cached list {e['list_throughput']['ratio']}× the uncached throughput",
+                   [(name, f["primary_far_p50_ms"], replica[name]["replica_near_p50_ms"], f["cache_hit_p50_ms"]) for name, f in e["far_reads"].items()],
+                   [("to the primary", "#dd6b20"), ("replica near", "#38a169"), ("edge cache hit", "#2b6cb0")])
 
 
 def chart_signed_in(r, output_dir):
@@ -120,25 +133,14 @@ def chart_signed_in(r, output_dir):
     s = r["edge_cache"].get("signed_in")
     if not s:
         return
-    names = ("list", "article", "profile", "comments")
-    with open(os.path.join(output_dir, "signed-in.dat"), "w") as data:
-        data.writelines(f'"{n}" {s[n]["database"]["p50_ms"]} {s[n]["database"]["p99_ms"]} {s[n]["cache"]["p50_ms"]} {s[n]["cache"]["p99_ms"]}\n' for n in names)
     t = s["list_throughput"]
-    script = f"""
-set terminal svg size 900,420 font 'sans,11' background '#ffffff'
-set output '{output_dir}/signed-in.svg'
-set title "Signed-in reads, primary 40 ms away, no replica: latency (ms, log scale), {s.get('date', r['date'])}\\nsigned-in list throughput: edge cache {t['cache_rps']:.0f} req/s, database path {t['database_rps']:.0f} req/s ({t['ratio']}×)"
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.85 noborder
-set grid ytics lc rgb '#dddddd'
-set logscale y
-set yrange [0.05:*]
-set key top right
-plot '{output_dir}/signed-in.dat' using 2:xtic(1) title 'database p50' lc rgb '#dd6b20', '' using 3 title 'database p99' lc rgb '#f6ad55', '' using 4 title 'edge cache p50' lc rgb '#2b6cb0', '' using 5 title 'edge cache p99' lc rgb '#90cdf4'
-"""
-    subprocess.run(["gnuplot"], input=script, text=True, check=True)
-    os.remove(os.path.join(output_dir, "signed-in.dat"))
+    clustered_bars(output_dir, "signed-in",
+                   f"Signed-in reads, primary 40 ms away, no replica: latency (ms, log scale), {s.get('date', r['date'])}\\nsigned-in list throughput: "
+                   f"edge cache {t['cache_rps']:.0f} req/s, database path {t['database_rps']:.0f} req/s ({t['ratio']}×)",
+                   [(n, s[n]["database"]["p50_ms"], s[n]["database"]["p99_ms"], s[n]["cache"]["p50_ms"], s[n]["cache"]["p99_ms"])
+                    for n in ("list", "article", "profile", "comments")],
+                   [("database p50", "#dd6b20"), ("database p99", "#f6ad55"), ("edge cache p50", "#2b6cb0"), ("edge cache p99", "#90cdf4")],
+                   "set logscale y\nset yrange [0.05:*]")
 
 
 def chart_dashboard(r, output_dir):

@@ -50,10 +50,8 @@ internal sealed partial class EdgeCache
     /// </summary>
     public async Task OwnWriteAsync(string? changes, OwnChange own)
     {
-        Evict(changes, own);
-        if (!Enabled || string.IsNullOrEmpty(changes) || listener is null || !Serving()) return;
-        var (xid, _) = Read(changes);
-        if (xid <= 0) return;
+        var xid = Evict(changes, own);
+        if (xid <= 0 || listener is null || !Serving()) return;
         Task wait;
         lock (gate)
         {

@@ -113,10 +113,11 @@ internal sealed partial class EdgeCache : IOutputCacheStore
     /// again once the replica has the write, before the answer leaves (Db.Retried). A write of
     /// the viewer's own state (<paramref name="own"/>) updates their entry here rather than
     /// dropping it (EdgeCache.Viewers.cs), so that their next read through this instance shows it.
+    /// Returns the write's transaction id (0 when the cache is off or nothing changed).
     /// </summary>
-    public void Evict(string? changes, OwnChange? own = null)
+    public long Evict(string? changes, OwnChange? own = null)
     {
-        if (!Enabled || string.IsNullOrEmpty(changes)) return;
+        if (!Enabled || string.IsNullOrEmpty(changes)) return 0;
         var (xid, tags) = Read(changes);
         Metrics.CacheEvictions.Add(1, new KeyValuePair<string, object?>("source", "write"));
         lock (gate)
@@ -126,6 +127,7 @@ internal sealed partial class EdgeCache : IOutputCacheStore
             if (before is not null) Updated(own!, before, xid);
         }
         if (replica is not null && StatementDeadline.Requests.HttpContext is { } http) Db.OnceReplayed(http, () => EvictTags(tags, xid));
+        return xid;
     }
 
     /// <summary>Evicts what another instance's write changed, as the listener heard it.</summary>

@@ -62,6 +62,7 @@ app.UseEdgeCache();
 
 app.MapHealth();
 Metrics.MapMetrics(app, settings);
+RegionPeers.MapPeers(app, settings);
 app.MapApiDocument();
 app.MapScalarApiReference("/docs", docs => docs
     .WithTitle("Blog API")

@@ -9,9 +9,9 @@ namespace Blog.Sessions;
 /// once through every endpoint that shows it: the article by slug (anonymous and signed in), the
 /// author's list, the favorite state and count (the article signed in and anonymous, the list of
 /// favorites), the comments, the user and the profile, and a follow (the profile and the feed).
-/// Every request goes into the <see cref="History"/>.
+/// Every request goes into the <see cref="History"/>, and to one of the instances at random.
 /// </summary>
-public sealed class Workload(HttpClient http, History history)
+public sealed class Workload(IReadOnlyList<HttpClient> instances, History history)
 {
     static readonly string[] Kinds = ["article", "favorite", "comment", "bio", "follow"];
 
@@ -167,7 +167,7 @@ public sealed class Workload(HttpClient http, History history)
         using var request = new HttpRequestMessage(method, path);
         if (body is not null) request.Content = JsonContent.Create(body);
         if (token is not null) request.Headers.TryAddWithoutValidation("Authorization", $"Token {token}");
-        using var response = await http.SendAsync(request);
+        using var response = await instances[Random.Shared.Next(instances.Count)].SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         if (throwOnError && !response.IsSuccessStatusCode) throw new HttpRequestException($"{method} {path}: {(int)response.StatusCode} {text}");
         var json = text.Length > 0 && response.Content.Headers.ContentType?.MediaType == "application/json" ? JsonDocument.Parse(text).RootElement.Clone() : default;

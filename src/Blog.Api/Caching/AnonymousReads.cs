@@ -20,6 +20,7 @@ internal static class EdgeCaching
     public static IServiceCollection AddEdgeCache(this IServiceCollection services)
     {
         services.AddSingleton<EdgeCache>();
+        services.AddSingleton<RegionPeers>();
         services.AddSingleton<Viewers>();
         services.AddOutputCache(options =>
         {

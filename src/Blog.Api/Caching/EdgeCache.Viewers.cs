@@ -41,17 +41,17 @@ internal sealed partial class EdgeCache
 
     /// <summary>
     /// A viewer's own write (a favorite, a follow): <see cref="Evict"/>, their entry here updated,
-    /// and then the answer waits until this instance's listener has heard the write too. Every
-    /// instance's listener hears a commit at about the same moment, so the other instances of
-    /// the region have dropped the writer's old entry by the time the answer reaches them, and
-    /// the writer's next read shows the write on any of them (up to the skew between two
-    /// listeners: SignedInReadsTests). The notification travels beside the answer, so the wait
-    /// is short (at most <see cref="HearingWait"/>, then it answers anyway).
+    /// so that their next read through this instance shows it; through the other instances of the
+    /// region, the write's push (RegionPeers) makes it so. Without peers to push to, the answer
+    /// waits until this instance's listener has heard the write: every instance's listener hears
+    /// a commit at about the same moment, so the others have dropped the writer's old entry by
+    /// then, up to the skew between two listeners (SignedInReadsTests). The notification travels
+    /// beside the answer, so the wait is short (at most <see cref="HearingWait"/>, then it answers anyway).
     /// </summary>
     public async Task OwnWriteAsync(string? changes, OwnChange own)
     {
         var xid = Evict(changes, own);
-        if (xid <= 0 || listener is null || !Serving()) return;
+        if (xid <= 0 || listener is null || peers is not null || !Serving()) return;
         Task wait;
         lock (gate)
         {

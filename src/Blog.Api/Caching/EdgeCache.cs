@@ -42,8 +42,9 @@ internal sealed partial class EdgeCache : IOutputCacheStore
 
     readonly Replica? replica;
     readonly Freezes? freezes;
+    readonly RegionPeers? peers;
 
-    public EdgeCache(Settings settings, ILogger<ChangeListener> log, Db? db = null, Freezes? freezes = null)
+    public EdgeCache(Settings settings, ILogger<ChangeListener> log, Db? db = null, Freezes? freezes = null, RegionPeers? peers = null)
     {
         Enabled = settings.CacheSeconds > 0;
         Lifetime = TimeSpan.FromSeconds(Math.Max(settings.CacheSeconds, 1));
@@ -52,6 +53,7 @@ internal sealed partial class EdgeCache : IOutputCacheStore
         maxViewers = settings.MaxViewers;
         if (Enabled && settings.DirectDatabaseUrl is { } direct) listener = new ChangeListener(this, direct, settings.ListenerIdle, log);
         this.freezes = freezes;
+        if (peers is { Any: true }) this.peers = peers;
         if (listener is not null && freezes is not null) freezes.Thawed += _ => listener.Thawed();
         // Answers read from a replica: a change is evicted again once the replica has it (an
         // answer read in between would show the replica's older state), and everything goes
@@ -113,6 +115,7 @@ internal sealed partial class EdgeCache : IOutputCacheStore
     /// again once the replica has the write, before the answer leaves (Db.Retried). A write of
     /// the viewer's own state (<paramref name="own"/>) updates their entry here rather than
     /// dropping it (EdgeCache.Viewers.cs), so that their next read through this instance shows it.
+    /// The other instances of the region evict it too before the answer leaves (RegionPeers).
     /// Returns the write's transaction id (0 when the cache is off or nothing changed).
     /// </summary>
     public long Evict(string? changes, OwnChange? own = null)
@@ -126,18 +129,37 @@ internal sealed partial class EdgeCache : IOutputCacheStore
             EvictTags(tags, xid);
             if (before is not null) Updated(own!, before, xid);
         }
-        if (replica is not null && StatementDeadline.Requests.HttpContext is { } http) Db.OnceReplayed(http, () => EvictTags(tags, xid));
+        if (StatementDeadline.Requests.HttpContext is { } http)
+        {
+            if (replica is not null) Db.OnceReplayed(http, () => EvictTags(tags, xid));
+            if (peers is not null) Db.BeforeAnswer(http, replayed => peers.PushAsync(changes, replayed));
+        }
         return xid;
     }
 
     /// <summary>Evicts what another instance's write changed, as the listener heard it.</summary>
-    internal void Heard(string payload)
+    internal void Heard(string payload) => Noted(EvictOthers(payload, "listener"));
+
+    /// <summary>
+    /// Evicts what a peer of this region wrote, as it pushed it before answering (RegionPeers).
+    /// When the replica had not shown the peer it has the write (<paramref name="replayed"/>
+    /// false: it did not replay it in time, or the peer does not read from it), and reads here go
+    /// to the replica, this waits until it has it, at most <paramref name="replicaWait"/>, past
+    /// which reads here leave the replica (Replica.AwaitAsync): the writer's next read may come here.
+    /// </summary>
+    internal async Task PushedAsync(string payload, bool replayed, TimeSpan replicaWait)
+    {
+        var xid = EvictOthers(payload, "peer");
+        if (!replayed && replica is not null && xid > 0) await replica.AwaitAsync(xid, replicaWait);
+    }
+
+    long EvictOthers(string payload, string source)
     {
         var (xid, tags) = Read(payload);
-        Metrics.CacheEvictions.Add(1, new KeyValuePair<string, object?>("source", "listener"));
+        Metrics.CacheEvictions.Add(1, new KeyValuePair<string, object?>("source", source));
         EvictTags(tags, xid);
-        Noted(xid);
         if (replica is not null && xid > 0) _ = EvictReplayedAsync(replica, xid, tags);
+        return xid;
     }
 
     async Task EvictReplayedAsync(Replica replica, long xid, string[] tags)

@@ -38,7 +38,7 @@ internal sealed class Db
     int probing;  // 1 while a probe runs
     long nextProbe = 0;  // Environment.TickCount64 after which an unfinished probe may run again; long.MaxValue once done
 
-    static readonly object WrittenKey = new(), ReplicaReadKey = new(), AfterReplayKey = new();
+    static readonly object WrittenKey = new(), ReplicaReadKey = new(), AfterReplayKey = new(), BeforeAnswerKey = new();
 
     public Db(Settings settings, ILogger<Db> log, Freezes? freezes = null)
     {
@@ -108,6 +108,17 @@ internal sealed class Db
     {
         if (http.Items.TryGetValue(AfterReplayKey, out var actions)) ((List<Action>)actions!).Add(action);
         else http.Items[AfterReplayKey] = new List<Action> { action };
+    }
+
+    /// <summary>
+    /// Awaits <paramref name="work"/> before this request's answer leaves, after what waited for
+    /// the replica (<see cref="OnceReplayed"/>); it is given whether the replica has the request's
+    /// write (true without a replica).
+    /// </summary>
+    public static void BeforeAnswer(HttpContext http, Func<bool, Task> work)
+    {
+        if (http.Items.TryGetValue(BeforeAnswerKey, out var works)) ((List<Func<bool, Task>>)works!).Add(work);
+        else http.Items[BeforeAnswerKey] = new List<Func<bool, Task>> { work };
     }
 
     NpgsqlConnection Connection()
@@ -254,7 +265,8 @@ internal sealed class Db
     /// them, not their statement: unprepared, when the pooler refused a prepared statement
     /// (nothing ran: the refusal comes before the statement does); on the primary, when a read
     /// on the replica failed; and once more when a deadlock rolled it back. With a replica, a write's answer then waits until the replica has
-    /// it (read-your-writes), and what waited for that runs (<see cref="OnceReplayed"/>).
+    /// it (read-your-writes), what waited for that runs (<see cref="OnceReplayed"/>), and then what
+    /// the answer waits for (<see cref="BeforeAnswer"/>: the region's peers evicting the write).
     /// </summary>
     public static RouteGroupBuilder Retried(RouteGroupBuilder group) => group.AddEndpointFilter(async (context, next) =>
     {
@@ -269,13 +281,18 @@ internal sealed class Db
         {
             result = await next(context);
         }
+        var replayed = true;  // no replica, or it has this request's write
         if (db.Replica is { } replica && http.Items.TryGetValue(WrittenKey, out var xid))
         {
-            await replica.AwaitAsync((long)xid!);
+            replayed = await replica.AwaitAsync((long)xid!);
         }
         if (http.Items.TryGetValue(AfterReplayKey, out var actions))
         {
             foreach (var action in (List<Action>)actions!) action();
+        }
+        if (http.Items.TryGetValue(BeforeAnswerKey, out var works))
+        {
+            await Task.WhenAll(((List<Func<bool, Task>>)works!).Select(work => work(replayed)));
         }
         return result;
     });

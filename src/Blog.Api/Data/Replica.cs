@@ -113,14 +113,16 @@ internal sealed class Replica
     /// Waits until the replica has replayed transaction <paramref name="xid"/>, at most
     /// REPLICA_WAIT_MS; when it does not, reads go to the primary until it has caught up. Returns
     /// at once while reads go to the primary: the replica serves again only once it has all the
-    /// primary had when it began to join, this write included.
+    /// primary had when it began to join, this write included. Returns whether the replica has it
+    /// now, which the other instances of the region are told (Caching/RegionPeers): those that
+    /// read from it wait for it too, at most <paramref name="wait"/>, before the writer answers.
     /// </summary>
-    public async Task AwaitAsync(long xid)
+    public async Task<bool> AwaitAsync(long xid, TimeSpan? wait = null)
     {
         Waiter? waiter;
         lock (gate)
         {
-            if (health is not (Health.Serving or Health.Joining)) return;
+            if (health is not (Health.Serving or Health.Joining)) return false;
             if (!waiters.TryGetValue(xid, out waiter)) waiters[xid] = waiter = new Waiter();
             if (!polling)
             {
@@ -133,14 +135,15 @@ internal sealed class Replica
         string outcome;
         try
         {
-            outcome = await waiter.Done.Task.WaitAsync(settings.ReplicaWait) ? "replayed" : "released";
+            outcome = await waiter.Done.Task.WaitAsync(wait ?? settings.ReplicaWait) ? "replayed" : "released";
         }
         catch (TimeoutException)
         {
             outcome = "timed_out";
-            Leave(Health.Lagging, $"it did not replay a write within {settings.ReplicaWait.TotalMilliseconds} ms");
+            Leave(Health.Lagging, $"it did not replay a write within {(wait ?? settings.ReplicaWait).TotalMilliseconds} ms");
         }
         Metrics.ReplicaWaits.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
+        return outcome == "replayed";
     }
 
     /// <summary>Asks the replica about every waiting write at once, every millisecond (at once for a new one), until none waits.</summary>

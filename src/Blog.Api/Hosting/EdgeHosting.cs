@@ -21,6 +21,7 @@ internal static class EdgeHosting
                 kestrel.ListenAnyIP(settings.Port);
             }
             if (settings.MetricsPort != 0) kestrel.ListenAnyIP(settings.MetricsPort);  // Prometheus (Metrics), Fly's private network
+            if (settings.PeerPort != 0) kestrel.ListenAnyIP(settings.PeerPort);  // the region's other instances (Caching/RegionPeers), the same
             kestrel.Limits.MaxRequestBodySize = Limits.RequestBody;
             kestrel.AddServerHeader = false;
         });

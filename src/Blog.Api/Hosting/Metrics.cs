@@ -18,7 +18,8 @@ internal sealed class Metrics : IDisposable
     public static readonly Meter Meter = new("Blog.Api");
     public static readonly Counter<long> CacheLookups = Meter.CreateCounter<long>("blog.cache.lookups", description: "Reads the edge cache was asked for, by reader (anonymous, signed_in) and result: hit, miss, bypass");
     public static readonly Counter<long> ViewerLookups = Meter.CreateCounter<long>("blog.cache.viewer_lookups", description: "Signed-in reads that looked for the reader's viewer entry, by result: hit, miss (loaded in the background), bypass (cache deaf or off, too many ids)");
-    public static readonly Counter<long> CacheEvictions = Meter.CreateCounter<long>("blog.cache.evictions", description: "Changes evicted from the edge cache, by source: write (this instance) or listener");
+    public static readonly Counter<long> CacheEvictions = Meter.CreateCounter<long>("blog.cache.evictions", description: "Changes evicted from the edge cache, by source: write (this instance), peer (pushed by another instance of the region) or listener");
+    public static readonly Counter<long> PeerPushes = Meter.CreateCounter<long>("blog.cache.peer_pushes", description: "Writes pushed to the region's other instances before answering, by result: evicted, refused (wrong key), unreachable, timed_out");
     public static readonly Counter<long> PreparedFallbacks = Meter.CreateCounter<long>("blog.prepared_statements.fallbacks", description: "Switches to unprepared statements after a pooler refused a prepared one");
     public static readonly Histogram<double> ReplicaWaits = Meter.CreateHistogram<double>("blog.replica.wait", unit: "s", description: "How long a write's answer waited for the read replica to replay it, by outcome: replayed, timed_out, released (reads left the replica)");
     public static readonly Counter<long> RateLimited = Meter.CreateCounter<long>("blog.rate_limit.rejections", description: "Requests refused with 429, by limit");

@@ -1,5 +1,6 @@
 using System.Text;
 using Blog.Api.Auth;
+using Blog.Api.Caching;
 using Blog.Api.Data;
 
 namespace Blog.Api.Hosting;
@@ -29,6 +30,9 @@ internal sealed record Settings(
     PreparedStatements PreparedStatements,
     string Region,
     int MetricsPort,
+    int PeerPort,
+    IReadOnlyList<string> Peers,
+    System.Net.IPAddress? PrivateIp,
     bool RequestLogs,
     string? ReplicaUrl,
     TimeSpan ReplicaWait,
@@ -117,6 +121,16 @@ internal sealed record Settings(
         var replicaWait = Number(config, "REPLICA_WAIT_MS", 1000, 1, 60_000, problems);
         var metricsPort = Number(config, "METRICS_PORT", 0, 0, 65535, problems);
         if (metricsPort != 0 && metricsPort == port) problems.Add($"METRICS_PORT is invalid: it is PORT ({port}); metrics need a port of their own, which the public one is not.");
+        // The other instances of this region, told of each write before it answers (Caching/RegionPeers):
+        // PEERS names them (host or host:port, comma-separated); on Fly it defaults to every
+        // Machine of the app in this region, by the private network's DNS.
+        var peerPort = Number(config, "PEER_PORT", 0, 0, 65535, problems);
+        if (peerPort != 0 && (peerPort == port || peerPort == metricsPort)) problems.Add($"PEER_PORT is invalid: it is PORT or METRICS_PORT ({peerPort}); peers need a port of their own, on the private network only.");
+        var peers = config["PEERS"]?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+        if (peers.Length == 0 && peerPort != 0 && config["FLY_APP_NAME"] is { Length: > 0 } app && config["FLY_REGION"] is { Length: > 0 } here) peers = [$"{here}.{app}.internal"];
+        if (peers.Length > 0 && peerPort == 0) problems.Add("PEERS is set but PEER_PORT is not: peers push to each other on PEER_PORT.");
+        foreach (var peer in peers.Where(peer => RegionPeers.Parse(peer, peerPort) is null)) problems.Add($"PEERS is invalid: '{peer}' is not HOST or HOST:PORT.");
+        var privateIp = System.Net.IPAddress.TryParse(config["FLY_PRIVATE_IP"], out var flyIp) ? flyIp : null;
         var requestLogs = config["REQUEST_LOGS"] is not ("false" or "0");
         var replicaMaxLag = Number(config, "REPLICA_MAX_LAG_MS", 2000, 1, 3_600_000, problems);
         var migrationLockTimeout = Number(config, "MIGRATION_LOCK_TIMEOUT_MS", 1000, 1, 600_000, problems);
@@ -126,7 +140,7 @@ internal sealed record Settings(
         if (origins is [] or ["*"]) origins = null;
 
         return new Settings(databaseUrl ?? "", direct, poolSize, secret ?? "", accepted, port, urls, origins, cacheSeconds, cacheMegabytes, viewerMegabytes, maxViewers, TimeSpan.FromSeconds(listenerIdle), TimeSpan.FromSeconds(shutdownSeconds), signIns, trustFly, idleTrim, prepared,
-            config["FLY_REGION"] is { Length: > 0 } flyRegionName ? flyRegionName : "local", metricsPort, requestLogs,
+            config["FLY_REGION"] is { Length: > 0 } flyRegionName ? flyRegionName : "local", metricsPort, peerPort, peers, privateIp, requestLogs,
             replica, TimeSpan.FromMilliseconds(replicaWait), TimeSpan.FromMilliseconds(replicaMaxLag), TimeSpan.FromMilliseconds(migrationLockTimeout), problems);
     }
 

@@ -114,7 +114,7 @@ public sealed class DeploymentFilesTests
         var fly = Fly();
         var (database, _) = await (await PostgresServer.Instance).CreateDatabaseAsync("fly");
         var environment = FlyEnvironment(database);
-        environment["PORT"] = Processes.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);  // fly.toml's 8080 may be taken here
+        foreach (var port in new[] { "PORT", "METRICS_PORT", "PEER_PORT" }) environment[port] = $"{Processes.FreePort()}";  // fly.toml's 8080, 9091 and 8081 may be taken here
         await using var service = await ServiceProcess.StartHealthyAsync(environment);
 
         var checks = (TomlTableArray)((TomlTable)fly["http_service"])["checks"];

@@ -55,4 +55,37 @@ public sealed class SettingsTests
             new Environment("Development"));
         Assert.Contains(settings.Problems, p => p.Contains("DATABASE_POOL_SIZE", StringComparison.Ordinal));
     }
+
+    static Settings From(Dictionary<string, string?> values) =>
+        Settings.From(new ConfigurationBuilder().AddInMemoryCollection(values).Build(), new Environment("Development"));
+
+    [Fact]
+    public void On_Fly_the_peers_are_the_apps_machines_in_its_region_by_default()
+    {
+        var settings = From(new() { ["PEER_PORT"] = "8081", ["FLY_APP_NAME"] = "blog-api", ["FLY_REGION"] = "fra", ["FLY_PRIVATE_IP"] = "fdaa:0:1::2" });
+        Assert.Empty(settings.Problems);
+        Assert.Equal(["fra.blog-api.internal"], settings.Peers);
+        Assert.Equal(System.Net.IPAddress.Parse("fdaa:0:1::2"), settings.PrivateIp);
+        Assert.Empty(From(new() { ["FLY_APP_NAME"] = "blog-api", ["FLY_REGION"] = "fra" }).Peers);  // no PEER_PORT: no peers
+        Assert.Equal(["10.0.0.5:9000", "[::1]"], From(new() { ["PEER_PORT"] = "8081", ["PEERS"] = "10.0.0.5:9000, [::1]", ["FLY_APP_NAME"] = "blog-api", ["FLY_REGION"] = "fra" }).Peers);
+    }
+
+    [Theory]
+    [InlineData("8080", null, "PEER_PORT is invalid")]       // the public port
+    [InlineData(null, "10.0.0.5", "PEERS is set but PEER_PORT is not")]
+    [InlineData("8081", "10.0.0.5:x", "PEERS is invalid")]
+    [InlineData("8081", "http://10.0.0.5/", "PEERS is invalid")]
+    public void Peers_that_cannot_work_stop_the_start(string? port, string? peers, string problem)
+    {
+        var settings = From(new() { ["PEER_PORT"] = port, ["PEERS"] = peers });
+        Assert.Contains(settings.Problems, p => p.StartsWith(problem, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("10.0.0.5", "10.0.0.5", 8081)]
+    [InlineData("10.0.0.5:9000", "10.0.0.5", 9000)]
+    [InlineData("[fdaa::2]:9000", "fdaa::2", 9000)]
+    [InlineData("fra.blog-api.internal", "fra.blog-api.internal", 8081)]
+    public void A_peer_is_a_host_with_PEER_PORT_unless_it_names_its_own(string peer, string host, int port) =>
+        Assert.Equal((host, port), Blog.Api.Caching.RegionPeers.Parse(peer, 8081));
 }

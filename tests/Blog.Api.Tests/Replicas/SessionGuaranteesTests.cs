@@ -36,4 +36,41 @@ public sealed class SessionGuaranteesTests(ReplicaAotApi api, ITestOutputHelper 
         Assert.True(faults.Pauses + faults.Stops > 0, "no fault was injected");
         Assert.Equal(0, waitsMissed);  // without faults, no write waits out REPLICA_WAIT_MS
     }
+
+    /// <summary>
+    /// The same guarantees across two instances of one region, as Fly's proxy spreads a user's
+    /// requests over the region's machines: each request goes to one of them at random. Both
+    /// share the replica and hear the change feed; each pushes its writes to the other before
+    /// answering (region peers), so that a read on either shows every write its user was answered.
+    /// </summary>
+    [Fact]
+    public async Task Concurrent_writers_read_their_writes_monotonically_across_two_instances_of_a_region()
+    {
+        var (peerA, peerB) = (Processes.FreePort(), Processes.FreePort());
+        var peers = $"127.0.0.1:{peerA},127.0.0.1:{peerB}";
+        await using var a = await ServiceProcess.StartHealthyAsync(Instance(peerA));
+        await using var b = await ServiceProcess.StartHealthyAsync(Instance(peerB));
+        Dictionary<string, string?> Instance(int peerPort)
+        {
+            var environment = api.Environment;
+            environment["PORT"] = $"{Processes.FreePort()}";
+            (environment["PEER_PORT"], environment["PEERS"]) = ($"{peerPort}", peers);
+            return environment;
+        }
+        Uri[] services = [a.Client.BaseAddress!, b.Client.BaseAddress!];
+
+        var (calm, _) = await Run.ExecuteAsync(services, Writers, TimeSpan.FromSeconds(6));
+        output.WriteLine($"two instances, without faults: {calm}");
+        var (faulted, faults) = await Run.ExecuteAsync(services, Writers, TimeSpan.FromSeconds(12), new ReplicaFaults(api.Pair.Folder, ReplicaPair.Script));
+        output.WriteLine($"two instances, with {faults!.Pauses} replay pauses and {faults.Stops} standby stops: {faulted}");
+
+        foreach (var report in new[] { calm, faulted })
+        {
+            Assert.True(report.Violations.Count == 0, report.ToString());
+            Assert.Equal(0, report.Errors);
+            Assert.Equal(0, report.NotFound);
+            Assert.True(report.ReadsChecked > 300, report.ToString());
+        }
+        Assert.True(faults.Pauses + faults.Stops > 0, "no fault was injected");
+    }
 }

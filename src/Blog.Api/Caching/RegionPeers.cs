@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -102,6 +103,7 @@ internal sealed class RegionPeers
     async Task PushAsync(IPEndPoint peer, string changes, bool replayed)
     {
         using var timeout = new CancellationTokenSource(Wait);
+        var started = Stopwatch.GetTimestamp();
         string result;
         try
         {
@@ -117,7 +119,7 @@ internal sealed class RegionPeers
         }
         if (result == "evicted") failing.TryRemove(peer, out _);
         else failing[peer] = true;
-        Metrics.PeerPushes.Add(1, new KeyValuePair<string, object?>("result", result));
+        Metrics.PeerPushes.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("result", result));
     }
 
     /// <summary>The peers' addresses: resolved at the first push, then again in the background every few seconds.</summary>

@@ -380,7 +380,7 @@ public sealed class SignedInReadsTests(ITestOutputHelper output)
             reads += 4;
         }
         var hits = await CounterAsync(instances, "blog_cache_lookups_total", "reader=\"signed_in\",result=\"hit\"", onB: true) - hitsOnB;
-        var pushed = await CounterAsync(instances, "blog_cache_peer_pushes_total", "result=\"evicted\"");
+        var pushed = await CounterAsync(instances, "blog_cache_peer_pushes_seconds_count", "result=\"evicted\"");
         output.WriteLine($"{reads} writes on A, each read back at once on B: {stale.Count} stale; B answered {hits} signed-in reads from its cache; A's pushes evicted: {pushed}");
         Assert.True(stale.Count == 0, string.Join("\n", stale));
         Assert.True(hits >= reads, $"B answered only {hits} signed-in reads from its cache: the cache path was not what was tested");
@@ -415,20 +415,20 @@ public sealed class SignedInReadsTests(ITestOutputHelper output)
         output.WriteLine($"B drops pushes: writes took {string.Join(", ", lost.Select(ms => $"{ms:F0}"))} ms");
         Assert.True(lost.Max() < 2000, "a write waited for an unanswering peer far beyond the bound");
         Assert.True(lost.Skip(1).Order().ElementAt(4) < 150, "the writes after the first kept waiting for a peer that does not answer");
-        Assert.True(await CounterAsync(instances, "blog_cache_peer_pushes_total", "result=\"timed_out\"") >= 1);
+        Assert.True(await CounterAsync(instances, "blog_cache_peer_pushes_seconds_count", "result=\"timed_out\"") >= 1);
 
         peerB.Cut();
         var refused = new List<double>();
         for (var i = 0; i < 5; i++) refused.Add(await FavoriteAsync(i % 2 == 1));
         output.WriteLine($"B refuses pushes: writes took {string.Join(", ", refused.Select(ms => $"{ms:F0}"))} ms");
         Assert.True(refused.Max() < 2000);
-        Assert.True(await CounterAsync(instances, "blog_cache_peer_pushes_total", "result=\"unreachable\"") >= 1);
+        Assert.True(await CounterAsync(instances, "blog_cache_peer_pushes_seconds_count", "result=\"unreachable\"") >= 1);
 
         peerB.Restore();
         var deadline = Stopwatch.StartNew();
-        var evicted = await CounterAsync(instances, "blog_cache_peer_pushes_total", "result=\"evicted\"");
+        var evicted = await CounterAsync(instances, "blog_cache_peer_pushes_seconds_count", "result=\"evicted\"");
         var on = true;
-        while (await CounterAsync(instances, "blog_cache_peer_pushes_total", "result=\"evicted\"") == evicted)
+        while (await CounterAsync(instances, "blog_cache_peer_pushes_seconds_count", "result=\"evicted\"") == evicted)
         {
             Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), "A never reached B again");
             await FavoriteAsync(on = !on);

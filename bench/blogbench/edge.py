@@ -123,6 +123,39 @@ def signed_in(aot, far_url, seconds, token, slug, author, reader, iterations):
     print(f"  signed-in list, 32 connections: cache {cached['rps']:.0f} req/s vs database path {database['rps']:.0f} ({r['list_throughput']['ratio']}×)")
     r["propagation"] = p = propagation(aot, far_url, token, iterations, reader)
     print(f"  another user's comment on one instance, seen by a signed-in reader on another: p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms after its commit; stale reads {p['stale_reads']}")
+    r["own_writes_elsewhere"] = own_writes_elsewhere(aot, far_url, reader, slug, iterations)
+    return r
+
+
+def own_writes_elsewhere(aot, far_url, reader, slug, iterations):
+    """The reader favorites and unfavorites an article on A and reads it at once on B, both far
+    from the database (#33: "the reader's own favorite in their very next read, any instance of
+    the region"): without region peers, where the favorite answers once A's own listener heard
+    it, and with them, where it answers once B has evicted it (Caching/RegionPeers); stale
+    reads on B and the favorite's latency both ways, in the same run (what the push costs)."""
+    r = {"iterations": iterations}
+    article = f"/api/articles/{slug}"
+    for mode in ("without_peers", "with_peers"):
+        peer_a, peer_b = free_port(), free_port()
+        a_settings = {"PEER_PORT": str(peer_a), "PEERS": f"127.0.0.1:{peer_b}"} if mode == "with_peers" else {}
+        b_settings = {"PEER_PORT": str(peer_b), "PEERS": f"127.0.0.1:{peer_a}"} if mode == "with_peers" else {}
+        with Server(aot, far_url, DIRECT_DATABASE_URL=far_url, **a_settings) as a, Server(aot, far_url, DIRECT_DATABASE_URL=far_url, **b_settings) as b:
+            favorited = lambda port: json.loads(fetch(port, "GET", article, token=reader)[1])["article"]["favorited"]
+            for _ in range(30):  # B loads the reader's viewer entry and keeps the article's rows
+                favorited(b.port)
+                time.sleep(0.02)
+            on, writes, stale = favorited(a.port), [], 0
+            for _ in range(iterations):
+                favorited(b.port)  # B answers from what it holds before the write
+                on = not on
+                started = time.time()
+                fetch(a.port, "POST" if on else "DELETE", f"{article}/favorite", token=reader)
+                writes.append((time.time() - started) * 1000)
+                if favorited(b.port) != on:
+                    stale += 1
+        r[mode] = {"stale_reads": stale, "write_p50_ms": round(percentile(writes, 50), 1), "write_p99_ms": round(percentile(writes, 99), 1)}
+        print(f"  the reader's favorite on A, read at once on B, {mode.replace('_', ' ')}: {stale} stale of {iterations}; "
+              f"favorite p50 {r[mode]['write_p50_ms']} ms, p99 {r[mode]['write_p99_ms']} ms")
     return r
 
 

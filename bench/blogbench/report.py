@@ -96,6 +96,12 @@ def print_table(r):
         if "propagation" in s:
             p = s["propagation"]
             print(f"another user's comment, seen signed in on another instance: p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms after its commit (goal ≤ RTT/2 + 10 = 30 ms); stale reads {p['stale_reads']}")
+        if "own_writes_elsewhere" in s:
+            o = s["own_writes_elsewhere"]
+            for mode in ("without_peers", "with_peers"):
+                f = o[mode]
+                print(f"the reader's favorite on one instance, read at once on another, {mode.replace('_', ' ')}: {f['stale_reads']} stale of {o['iterations']}; "
+                      f"favorite p50 {f['write_p50_ms']} ms, p99 {f['write_p99_ms']} ms (goal: 0 stale)")
     rp = r["replica"]
     print(f"{'read replica near, primary 40 ms away':40} {'p50 primary':>14} {'p50 replica':>14}   goal: replica ≤ 5 ms")
     for name, f in rp["reads"].items():

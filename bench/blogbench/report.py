@@ -53,7 +53,7 @@ def print_table(r):
                 print(f"{path_name:16} {mode:11} {name:18} {f['rps']:7.0f} req/s  p99 {f['p99_ms']:6.1f} ms   {c['service']:.3f} / {c['postgres']:.3f} / {c['pooler']:.3f} / {c['wrk']:.3f}")
         if "service_over_ceiling" in modes:
             o = modes["service_over_ceiling"]
-            print(f"{path_name:16} prepared service over the ceiling, list: CPU per request {o['cpu_per_list_request']}×, req/s {o['list_rps']}×, p99 {o['list_p99']}× (goal ≤ 1.5×)")
+            print(f"{path_name:16} prepared service over the ceiling, list: CPU per request {o['cpu_per_list_request']}×, req/s {o['list_rps']}×, p99 {o['list_p99']}× (median of paired rounds; goal ≤ 1.5×)")
     for path_name, modes in r["prepared"]["pgbench_list_statements_per_s"].items():
         print(f"pgbench, the list statement alone, {path_name}: unprepared {modes['unprepared']:.0f}/s, prepared {modes['prepared']:.0f}/s")
     print(f"list through the pooler, prepared over unprepared: {r['ratios']['prepared_over_unprepared_list']}×; over EF Core: {r['ratios']['prepared_list_over_efcore']}×")

@@ -85,9 +85,9 @@ internal sealed class RegionPeers
     /// once each has evicted it, refused it, or <see cref="Wait"/> has passed. When the replica did
     /// not show the writer it has the write (<paramref name="replayed"/> false), each peer that reads
     /// from it waits until it has (at most <see cref="ReplicaWait"/>), or else leaves it, before it
-    /// answers the push (EdgeCache.PushedAsync). A peer that did
-    /// not answer the last push is told without waiting: a partition or a dead peer costs one
-    /// write the wait, not every write; its first answer makes it waited for again.
+    /// answers the push (EdgeCache.PushedAsync). A peer that did not answer the last push is told
+    /// without waiting: a partition or a dead peer costs one write the wait, not every write; its
+    /// first answer makes it waited for again.
     /// </summary>
     public async Task PushAsync(string changes, bool replayed)
     {

@@ -348,7 +348,8 @@ public sealed class SignedInReadsTests(ITestOutputHelper output)
     /// region", with region peers (RegionPeers): both instances hear the change feed 30 ms after a
     /// commit (one proxy delays both), later than the write answers, so only A's push can have
     /// evicted the writer's old state on B. Every write's next read through B shows it: the
-    /// reader's favorite (and the count), their follow, their comment, and the author's edit.
+    /// reader's favorite (and the count), their follow, their comment, the author's edit, and
+    /// a password change (the reader's other session is refused on B at once).
     /// </summary>
     [Fact]
     public async Task With_region_peers_a_writers_next_read_on_another_instance_always_shows_the_write()
@@ -385,6 +386,13 @@ public sealed class SignedInReadsTests(ITestOutputHelper output)
         Assert.True(stale.Count == 0, string.Join("\n", stale));
         Assert.True(hits >= reads, $"B answered only {hits} signed-in reads from its cache: the cache path was not what was tested");
         Assert.True(pushed >= reads, $"A pushed only {pushed} of {reads} writes to B");
+
+        // A password change on A signs the reader's other session out of B before it answers.
+        var second = await SignInAsync(instances.B.Client, "roamer");
+        await WarmBAsync(instances, author, slug, second);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(instances.A.Client, HttpMethod.Put, "/api/user", token, new { user = new { password = "changed on A" } })).Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(instances.B.Client, HttpMethod.Get, $"/api/articles/{slug}", second)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(instances.B.Client, HttpMethod.Get, $"/api/articles/{slug}", token)).Status);
     }
 
     /// <summary>

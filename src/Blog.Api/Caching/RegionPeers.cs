@@ -30,8 +30,11 @@ internal sealed class RegionPeers
     public const string Path = "/internal/changes";
     const string KeyHeader = "Peer-Key", ReplayedHeader = "Replica-Has-Write";
 
-    /// <summary>How long a write's answer waits for its peers, at most.</summary>
-    public static readonly TimeSpan Wait = TimeSpan.FromMilliseconds(250);
+    /// <summary>
+    /// How long a write's answer waits for its peers, at most: a push takes about a millisecond,
+    /// but a machine on a shared CPU can stall for hundreds (as long as the replica wait, REPLICA_WAIT_MS's default).
+    /// </summary>
+    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(1);
     /// <summary>How long a peer waits for its replica to have a write the writer's replica did not show it, within <see cref="Wait"/>.</summary>
     static readonly TimeSpan ReplicaWait = TimeSpan.FromMilliseconds(200);
     static readonly TimeSpan ResolveEvery = TimeSpan.FromSeconds(5);

@@ -382,7 +382,8 @@ public sealed class SignedInReadsTests(ITestOutputHelper output)
         }
         var hits = await CounterAsync(instances, "blog_cache_lookups_total", "reader=\"signed_in\",result=\"hit\"", onB: true) - hitsOnB;
         var pushed = await CounterAsync(instances, "blog_cache_peer_pushes_seconds_count", "result=\"evicted\"");
-        output.WriteLine($"{reads} writes on A, each read back at once on B: {stale.Count} stale; B answered {hits} signed-in reads from its cache; A's pushes evicted: {pushed}");
+        var failed = string.Join(", ", await Task.WhenAll(new[] { "refused", "unreachable", "timed_out" }.Select(async result => $"{result} {await CounterAsync(instances, "blog_cache_peer_pushes_seconds_count", $"result=\"{result}\"")}")));
+        output.WriteLine($"{reads} writes on A, each read back at once on B: {stale.Count} stale; B answered {hits} signed-in reads from its cache; A's pushes evicted: {pushed}; {failed}");
         Assert.True(stale.Count == 0, string.Join("\n", stale));
         Assert.True(hits >= reads, $"B answered only {hits} signed-in reads from its cache: the cache path was not what was tested");
         Assert.True(pushed >= reads, $"A pushed only {pushed} of {reads} writes to B");
@@ -398,7 +399,7 @@ public sealed class SignedInReadsTests(ITestOutputHelper output)
     /// <summary>
     /// Faults between peers: B stops answering A's pushes (its packets are dropped), then refuses
     /// them, then comes back. Every write still answers 200; a peer that did not answer costs one
-    /// write the wait (at most RegionPeers.Wait, 250 ms) and no more, since the writes after it
+    /// write the wait (at most RegionPeers.Wait, 1 s) and no more, since the writes after it
     /// do not wait for it; and once B answers a push again, A waits for it again, so the next
     /// reads on B are exact again.
     /// </summary>
@@ -421,7 +422,7 @@ public sealed class SignedInReadsTests(ITestOutputHelper output)
         var lost = new List<double>();
         for (var i = 0; i < 10; i++) lost.Add(await FavoriteAsync(i % 2 == 1));
         output.WriteLine($"B drops pushes: writes took {string.Join(", ", lost.Select(ms => $"{ms:F0}"))} ms");
-        Assert.True(lost.Max() < 2000, "a write waited for an unanswering peer far beyond the bound");
+        Assert.True(lost.Max() < 3000, "a write waited for an unanswering peer far beyond the bound");
         Assert.True(lost.Skip(1).Order().ElementAt(4) < 150, "the writes after the first kept waiting for a peer that does not answer");
         Assert.True(await CounterAsync(instances, "blog_cache_peer_pushes_seconds_count", "result=\"timed_out\"") >= 1);
 
@@ -429,7 +430,7 @@ public sealed class SignedInReadsTests(ITestOutputHelper output)
         var refused = new List<double>();
         for (var i = 0; i < 5; i++) refused.Add(await FavoriteAsync(i % 2 == 1));
         output.WriteLine($"B refuses pushes: writes took {string.Join(", ", refused.Select(ms => $"{ms:F0}"))} ms");
-        Assert.True(refused.Max() < 2000);
+        Assert.True(refused.Max() < 3000);
         Assert.True(await CounterAsync(instances, "blog_cache_peer_pushes_seconds_count", "result=\"unreachable\"") >= 1);
 
         peerB.Restore();
